@@ -1,0 +1,107 @@
+"""Quality metrics through ir-measures, with trec_eval semantics.
+
+Why there is any code here at all: ir-measures serves ``RR@k`` from its msmarco
+provider, which breaks score ties by doc id *ascending*, while trec_eval (and
+pytrec_eval) break them by doc id *descending*. So a measure the pytrec_eval provider
+supports goes to pytrec_eval directly; a cut-off measure it does not support (``RR@k``)
+is computed by pytrec_eval's uncut measure (``recip_rank``) on the run cut to its
+top ``k`` in trec_eval order. Every number therefore equals what ``trec_eval`` or
+pytrec_eval gives on the TREC run file we write.
+
+Averages follow trec_eval's default: the mean over queries that are in both the run
+and the qrels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import ir_measures
+from ir_measures.measures import Measure
+
+DEFAULT_MEASURES: tuple[str, ...] = ("nDCG@10", "RR@10", "R@10", "R@100", "AP@100")
+
+Qrels = Mapping[str, Mapping[str, int]]
+Run = Mapping[str, Mapping[str, float]]
+
+
+class MeasureError(ValueError):
+    """A measure name ir-measures cannot parse or no provider can compute."""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Mean value per measure, and the value of every query (for significance tests)."""
+
+    aggregate: dict[str, float]
+    per_query: dict[str, dict[str, float]]
+    """measure name -> query id -> value."""
+
+
+def parse_measures(names: Iterable[str]) -> list[Measure]:
+    measures = []
+    for name in names:
+        try:
+            measures.append(ir_measures.parse_measure(name))
+        except (ValueError, NameError, SyntaxError, TypeError, AttributeError) as exc:
+            raise MeasureError(f"unknown measure {name!r} (ir-measures syntax, e.g. nDCG@10, "
+                               f"RR@10, R@100, P(rel=2)@5): {exc}") from exc
+    return measures
+
+
+def trec_eval_order(scores: Mapping[str, float]) -> list[tuple[str, float]]:
+    """Documents as trec_eval ranks them: score descending, ties by doc id descending."""
+    return sorted(scores.items(), key=lambda item: (item[1], item[0]), reverse=True)
+
+
+def cut_run(run: Run, k: int) -> dict[str, dict[str, float]]:
+    return {qid: dict(trec_eval_order(docs)[:k]) for qid, docs in run.items()}
+
+
+def evaluate(qrels: Qrels, run: Run, measures: Sequence[str] = DEFAULT_MEASURES) -> Evaluation:
+    """Evaluate ``run`` against ``qrels``; per-query values and means, trec_eval semantics."""
+    parsed = parse_measures(measures)
+    qrels = {qid: dict(docs) for qid, docs in qrels.items()}
+    run = {qid: {doc: float(score) for doc, score in docs.items()} for qid, docs in run.items()}
+    per_query: dict[str, dict[str, float]] = {str(m): {} for m in parsed}
+
+    direct = [m for m in parsed if ir_measures.pytrec_eval.supports(m)]
+    if direct:
+        _collect(ir_measures.pytrec_eval.iter_calc(direct, qrels, run), per_query)
+
+    for measure in parsed:
+        if measure in direct:
+            continue
+        uncut = _uncut_pytrec_eval_measure(measure)
+        if uncut is not None:
+            cutoff = measure["cutoff"]
+            values = ir_measures.pytrec_eval.iter_calc([uncut], qrels, cut_run(run, cutoff))
+            per_query[str(measure)] = {v.query_id: float(v.value) for v in values}
+        else:
+            try:
+                values = ir_measures.iter_calc([measure], qrels, run)
+                per_query[str(measure)] = {v.query_id: float(v.value) for v in values}
+            except (ValueError, RuntimeError) as exc:
+                raise MeasureError(f"no ir-measures provider can compute {measure}: {exc}") from exc
+
+    aggregate = {
+        name: (sum(values.values()) / len(values) if values else float("nan"))
+        for name, values in per_query.items()
+    }
+    return Evaluation(aggregate=aggregate, per_query=per_query)
+
+
+def _collect(values: Iterable, per_query: dict[str, dict[str, float]]) -> None:
+    for value in values:
+        per_query[str(value.measure)][value.query_id] = float(value.value)
+
+
+def _uncut_pytrec_eval_measure(measure: Measure) -> Measure | None:
+    """For ``M@k`` that pytrec_eval lacks, ``M`` without cutoff if pytrec_eval has that."""
+    params = dict(measure.params)
+    if params.get("cutoff") is None:
+        return None
+    params.pop("cutoff")
+    uncut = type(measure)(**params)
+    return uncut if ir_measures.pytrec_eval.supports(uncut) else None

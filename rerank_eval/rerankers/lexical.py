@@ -1,0 +1,97 @@
+"""``bm25``: the lexical baseline, BM25 over each query's candidates.
+
+With whole-corpus statistics (the harness indexes the dataset's corpus first, see
+:class:`~rerank_eval.rerankers.base.CorpusAware`) the candidates are scored with
+corpus IDF, so ``bm25`` over BM25 candidates reproduces the first stage exactly: the
+"no reranking" row. Without them (``idf=candidates``, or documents the corpus does
+not hold) the candidate list itself is the collection, as an API would see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+from rerank_eval.bm25_index import BM25Config, BM25Index
+from rerank_eval.rerankers.base import RerankerSpec, RerankerSpecError, check_options, option
+from rerank_eval.types import Document, RankedResult, RerankRequest, RerankResponse, Usage
+
+_OPTIONS = {"idf", "k1", "b", "stemmer", "stopwords"}
+
+
+class BM25Reranker:
+    max_concurrency = 1
+    score_kind = "bm25"
+
+    def __init__(self, config: BM25Config, idf: str = "corpus", name: str = "bm25") -> None:
+        if idf not in ("corpus", "candidates"):
+            raise RerankerSpecError(f"reranker {name!r}: idf must be 'corpus' or 'candidates'")
+        self.name = name
+        self.config = config
+        self.idf = idf
+        self._corpus_index: BM25Index | None = None
+        self._corpus_positions: dict[str, int] = {}
+        self._corpus_texts: list[str] = []
+
+    def index_corpus(self, documents: Sequence[Document]) -> None:
+        if self.idf != "corpus":
+            return
+        self._corpus_texts = [d.text for d in documents]
+        self._corpus_positions = {d.id: i for i, d in enumerate(documents) if d.id is not None}
+        self._corpus_index = BM25Index(self._corpus_texts, self.config)
+
+    async def rerank(self, request: RerankRequest) -> RerankResponse:
+        started = time.perf_counter()
+        scores, busy = await asyncio.to_thread(self._score, request)
+        order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+        if request.top_n is not None:
+            order = order[: request.top_n]
+        return RerankResponse(
+            results=[RankedResult(i, scores[i]) for i in order],
+            usage=Usage(requests=1, compute_s=busy),
+            latency_s=time.perf_counter() - started,
+            score_kind=self.score_kind,
+        )
+
+    def _score(self, request: RerankRequest) -> tuple[list[float], float]:
+        started = time.perf_counter()
+        positions = self._positions_in_corpus(request.documents)
+        if positions is not None and self._corpus_index is not None:
+            all_scores = self._corpus_index.scores(request.query)
+            scores = [float(all_scores[p]) for p in positions]
+        else:
+            index = BM25Index([d.text for d in request.documents], self.config)
+            scores = [float(s) for s in index.scores(request.query)]
+        return scores, time.perf_counter() - started
+
+    def _positions_in_corpus(self, documents: Sequence[Document]) -> list[int] | None:
+        """Corpus positions of the candidates, or None if any is not the indexed document."""
+        if self._corpus_index is None:
+            return None
+        positions = []
+        for doc in documents:
+            pos = self._corpus_positions.get(doc.id) if doc.id is not None else None
+            if pos is None or self._corpus_texts[pos] != doc.text:
+                return None
+            positions.append(pos)
+        return positions
+
+    async def aclose(self) -> None:
+        self._corpus_index = None
+
+
+def create_bm25(spec: RerankerSpec) -> BM25Reranker:
+    check_options(spec, _OPTIONS)
+    if spec.arg:
+        raise RerankerSpecError(f"reranker {spec.text!r}: bm25 takes no argument; "
+                                "use options, e.g. bm25?stemmer=english")
+    defaults = BM25Config()
+    stopwords = option(spec, "stopwords", str, defaults.stopwords)
+    config = BM25Config(
+        k1=option(spec, "k1", float, defaults.k1),
+        b=option(spec, "b", float, defaults.b),
+        stemmer=option(spec, "stemmer", str, defaults.stemmer) or None,
+        stopwords=None if stopwords in ("", "none") else stopwords,
+    )
+    return BM25Reranker(config, idf=option(spec, "idf", str, "corpus"))
