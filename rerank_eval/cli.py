@@ -1,0 +1,219 @@
+"""The ``rerank-eval`` command line: run, report, providers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rerank_eval.suite import DatasetConfig, RerankerConfig, Suite, SuiteError, load_suite
+
+app = typer.Typer(
+    help="Evaluate and benchmark rerankers: quality, latency and cost, side by side.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+# Results tables are wide; when piped (CI logs, files) use a width that fits them.
+out_console = Console(width=None if Console().is_terminal else 160)
+
+
+class _RichProgress:
+    """Harness progress as one rich bar per cell."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: Any = None
+
+    def cell_started(self, dataset: str, reranker: str, total: int, done: int) -> None:
+        self.task = self.progress.add_task(f"{dataset} × {reranker}", total=total, completed=done)
+
+    def query_done(self) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task)
+
+    def cell_finished(self, cell: Any) -> None:
+        if self.task is not None:
+            status = "[red]failed" if cell.failed else "[green]done"
+            label = f"{cell.dataset} × {cell.reranker} {status}"
+            self.progress.update(self.task, description=label)
+        self.task = None
+
+    def message(self, text: str) -> None:
+        self.progress.console.print(text)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False, show_time=False)], force=True,
+    )
+    for noisy in ("bm25s", "httpx", "sentence_transformers", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _dataset_config(value: str) -> DatasetConfig:
+    path = Path(value)
+    name = path.stem if path.suffix == ".zip" else (path.name or value)
+    return DatasetConfig(name=name, path=value)
+
+
+def build_suite(suite_file: Path | None, datasets: list[str], rerankers: list[str],
+                top_k: int | None, max_queries: int | None, measures: list[str],
+                run_file: Path | None, stemmer: str | None) -> Suite:
+    """A suite from a file and/or the command line; command-line values win."""
+    if suite_file is not None:
+        suite = load_suite(suite_file)
+    elif datasets:
+        suite = None
+    else:
+        raise SuiteError("give a suite file (e.g. suites/quick.toml) or at least one --dataset")
+    data: dict[str, Any] = (
+        suite.model_dump(exclude={"base_dir"}) if suite else {"name": "-".join(
+            _dataset_config(d).name for d in datasets)}
+    )
+    if datasets:
+        configs = [_dataset_config(d) for d in datasets]
+        if run_file is not None:
+            configs = [c.model_copy(update={"run_file": str(run_file)}) for c in configs]
+        data["datasets"] = [c.model_dump() for c in configs]
+    if rerankers:
+        data["rerankers"] = [RerankerConfig(spec=r).model_dump() for r in rerankers]
+    data.setdefault("rerankers", [{"spec": "bm25"}])
+    first_stage = dict(data.get("first_stage", {}))
+    if top_k is not None:
+        first_stage["top_k"] = top_k
+    if stemmer is not None:
+        first_stage["stemmer"] = stemmer or None
+    if run_file is not None:
+        first_stage["method"] = "run"
+    data["first_stage"] = first_stage
+    if max_queries is not None:
+        data["max_queries"] = max_queries
+    if measures:
+        data["measures"] = measures
+    from rerank_eval.suite import suite_from_dict
+
+    return suite_from_dict(data, source=str(suite_file or "command line"),
+                           base_dir=suite.base_dir if suite else None)
+
+
+@app.command()
+def run(
+    suite_file: Annotated[Path | None, typer.Argument(
+        help="Suite TOML (datasets, rerankers, measures). Optional with --dataset.")] = None,
+    dataset: Annotated[list[str], typer.Option(
+        "--dataset", "-d", help="Dataset name (resolved under $RERANK_EVAL_DATASETS, the cache, "
+        "then downloaded) or a BEIR folder/zip. Repeatable; replaces the suite's.")] = [],  # noqa: B006
+    reranker: Annotated[list[str], typer.Option(
+        "--reranker", "-r", help="Reranker spec, e.g. bm25, biencoder, cross-encoder:PATH, "
+        "cohere:rerank-v3.5. Repeatable; replaces the suite's.")] = [],  # noqa: B006
+    top_k: Annotated[int | None, typer.Option(help="Candidates per query from the first stage.")]
+    = None,
+    max_queries: Annotated[int | None, typer.Option(
+        help="Evaluate only the first N query ids in sorted order.")] = None,
+    measure: Annotated[list[str], typer.Option(
+        "--measure", "-m", help="ir-measures name, e.g. nDCG@10. Repeatable.")] = [],  # noqa: B006
+    run_file: Annotated[Path | None, typer.Option(
+        help="TREC run file giving the candidates instead of BM25.")] = None,
+    stemmer: Annotated[str | None, typer.Option(
+        help="BM25 first-stage stemmer language (e.g. english); default none.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Output folder (default reports/<suite name>). Re-running into the "
+        "same folder resumes.")] = None,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Bypass the response cache of remote providers.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Rerank datasets with each reranker; write summary.json, per_query.csv, runs/ and reports."""
+    _setup_logging(verbose)
+    if no_cache:
+        os.environ["RERANK_EVAL_NO_CACHE"] = "1"
+    try:
+        suite = build_suite(suite_file, dataset, reranker, top_k, max_queries, measure,
+                            run_file, stemmer)
+    except (SuiteError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    out_dir = out or Path("reports") / suite.name
+    result = _run_suite(suite, out_dir)
+    from rerank_eval.report import write_reports
+    from rerank_eval.store import load_summary
+
+    reports = write_reports(out_dir)
+    _print_results(load_summary(out_dir))
+    console.print(f"results in [bold]{out_dir}[/bold]: summary.json, per_query.csv, runs/, "
+                  f"{', '.join(p.name for p in reports)}")
+    if result.failed:
+        console.print("[red]some cells failed; see errors above and in summary.json[/red]")
+        raise typer.Exit(1)
+
+
+def _run_suite(suite: Suite, out_dir: Path) -> Any:
+    from rerank_eval.candidates import CandidatesError
+    from rerank_eval.datasets import DatasetError
+    from rerank_eval.harness import Harness
+    from rerank_eval.store import write_run_dir
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        harness = Harness(suite, out_dir, progress=_RichProgress(progress),
+                          on_cell_done=lambda partial: write_run_dir(partial, out_dir))
+        try:
+            result = asyncio.run(harness.run())
+        except (DatasetError, CandidatesError, SuiteError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    write_run_dir(result, out_dir)
+    return result
+
+
+def _print_results(summary: dict[str, Any]) -> None:
+    from rerank_eval.report.tables import format_value, leaderboard
+
+    for name, (columns, rows) in leaderboard(summary).items():
+        table = Table(title=f"{name}", title_justify="left")
+        for column in columns:
+            table.add_column(column.title, justify="left" if column.kind == "text" else "right")
+        for row in rows:
+            table.add_row(*(format_value(row.get(c.key), c.kind) for c in columns))
+        out_console.print(table)
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A folder written by `run`.")]) -> None:
+    """Write report.md and report.html again for a run folder."""
+    from rerank_eval.report import write_reports
+
+    try:
+        written = write_reports(run_dir)
+    except FileNotFoundError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print("wrote " + ", ".join(str(p) for p in written))
+
+
+@app.command()
+def providers() -> None:
+    """List the reranker kinds, their argument and environment variables."""
+    from rerank_eval.rerankers import known_kinds
+
+    table = Table(title="reranker kinds", title_justify="left")
+    for title in ("spec", "what", "environment"):
+        table.add_column(title)
+    for kind in known_kinds():
+        spec = f"{kind.kind}:{kind.arg_help}" if kind.arg_help else kind.kind
+        table.add_row(spec, kind.summary, ", ".join(kind.env_vars))
+    out_console.print(table)
+
+
+if __name__ == "__main__":
+    app()

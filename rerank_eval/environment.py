@@ -1,0 +1,79 @@
+"""What a result was measured on: software versions, processor, accelerator, command line.
+
+Recorded in every summary so that a latency or throughput figure can be traced to the
+machine that produced it. Secrets in the command line are redacted.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from typing import Any
+
+_PACKAGES = ("rerank-eval", "ir-measures", "pytrec-eval-terrier", "bm25s", "sentence-transformers",
+             "transformers", "torch", "httpx", "numpy")
+_SECRET = re.compile(r"((?:api[_-]?key|token|secret|password)=)[^&\s]+", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """Hide ``api_key=...`` style values (spec options on the command line)."""
+    return _SECRET.sub(r"\1***", text)
+
+
+def describe_environment() -> dict[str, Any]:
+    return {
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "memory_gib": _memory_gib(),
+        "accelerator": _accelerator(),
+        "packages": {name: _version(name) for name in _PACKAGES},
+        "command": redact(" ".join(sys.argv)),
+    }
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gib() -> float | None:
+    try:
+        pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+    return round(pages * page_size / 2**30, 1)
+
+
+def _accelerator() -> str | None:
+    """The CUDA device name, only if torch is already loaded (never import it just for this)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    try:
+        if torch.cuda.is_available():
+            return torch.cuda.get_device_name(0)
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return "mps"
+    except Exception:  # a broken driver must not break a run
+        return None
+    return None

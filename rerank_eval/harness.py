@@ -1,0 +1,331 @@
+"""Runs datasets x rerankers and records everything.
+
+For each dataset: load it, take the first stage's candidates, evaluate the first stage
+(its recall@k is the ceiling of every reranker). For each reranker: send each query's
+candidates through the one interface, time every call, journal every finished query
+(so an interrupted run resumes), then evaluate with ir-measures. The harness never
+knows whether a reranker is a local model or a remote API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from rerank_eval.bm25_index import BM25Config
+from rerank_eval.candidates import Candidates, bm25_candidates, run_file_candidates
+from rerank_eval.journal import CellJournal, QueryRecord
+from rerank_eval.latency import latency_summary_ms
+from rerank_eval.metrics import evaluate
+from rerank_eval.rerankers import Reranker, create_reranker
+from rerank_eval.rerankers.base import CorpusAware
+from rerank_eval.suite import RerankerConfig, Suite
+from rerank_eval.types import Document, RerankRequest, Usage
+
+log = logging.getLogger(__name__)
+
+MAX_CONSECUTIVE_FAILURES = 10
+"""A cell whose first requests all fail (bad key, server down) stops after this many."""
+
+
+class ProgressSink(Protocol):
+    def cell_started(self, dataset: str, reranker: str, total: int, done: int) -> None: ...
+    def query_done(self) -> None: ...
+    def cell_finished(self, cell: CellResult) -> None: ...
+    def message(self, text: str) -> None: ...
+
+
+class _SilentProgress:
+    def cell_started(self, dataset: str, reranker: str, total: int, done: int) -> None:
+        pass
+
+    def query_done(self) -> None:
+        pass
+
+    def cell_finished(self, cell: CellResult) -> None:
+        pass
+
+    def message(self, text: str) -> None:
+        log.info(text)
+
+
+@dataclass
+class DatasetRun:
+    name: str
+    split: str
+    fingerprint: str
+    n_docs: int
+    query_ids: list[str]
+    candidates: Candidates
+    first_stage_metrics: dict[str, float]
+    first_stage_per_query: dict[str, dict[str, float]]
+    qrels: dict[str, dict[str, int]]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CellResult:
+    dataset: str
+    reranker: str
+    spec: str
+    n_queries: int = 0
+    metrics: dict[str, float] = field(default_factory=dict)
+    per_query_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    records: dict[str, QueryRecord] = field(default_factory=dict)
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    throughput_docs_per_s: float | None = None
+    wall_s: float = 0.0
+    concurrency: int = 1
+    usage: Usage = field(default_factory=Usage)
+    score_kind: str | None = None
+    errors: int = 0
+    error_messages: list[str] = field(default_factory=list)
+    resumed_queries: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return self.errors > 0
+
+    def run(self) -> dict[str, dict[str, float]]:
+        return {qid: rec.scores for qid, rec in sorted(self.records.items())}
+
+
+@dataclass
+class RunResult:
+    suite: Suite
+    datasets: list[DatasetRun]
+    cells: list[CellResult]
+
+    @property
+    def failed(self) -> bool:
+        return any(cell.failed for cell in self.cells)
+
+
+class Harness:
+    def __init__(self, suite: Suite, out_dir: Path, progress: ProgressSink | None = None,
+                 on_cell_done: Any = None) -> None:
+        self.suite = suite
+        self.out_dir = Path(out_dir)
+        self.progress = progress or _SilentProgress()
+        self.on_cell_done = on_cell_done
+        """Called with the RunResult so far after every cell (the store writes it to disk)."""
+
+    async def run(self) -> RunResult:
+        result = RunResult(suite=self.suite, datasets=[], cells=[])
+        rerankers = self._create_rerankers()
+        try:
+            for dataset_config in self.suite.datasets:
+                dataset_run, dataset = self._prepare_dataset(dataset_config)
+                result.datasets.append(dataset_run)
+                for config in self.suite.rerankers:
+                    label = reranker_label(config)
+                    reranker = rerankers[label]
+                    if isinstance(reranker, Exception):
+                        cell = CellResult(dataset=dataset_run.name, reranker=label,
+                                          spec=config.spec, errors=1,
+                                          error_messages=[_describe_error(reranker)])
+                    else:
+                        cell = await self._run_cell(dataset_run, dataset, reranker, label, config)
+                    result.cells.append(cell)
+                    self.progress.cell_finished(cell)
+                    if self.on_cell_done is not None:
+                        self.on_cell_done(result)
+        finally:
+            for reranker in rerankers.values():
+                if not isinstance(reranker, Exception):
+                    await reranker.aclose()
+        return result
+
+    def _create_rerankers(self) -> dict[str, Reranker | Exception]:
+        created: dict[str, Reranker | Exception] = {}
+        for config in self.suite.rerankers:
+            label = reranker_label(config)
+            if label in created:
+                raise ValueError(f"two rerankers are both named {label!r}; give one a label")
+            try:
+                created[label] = create_reranker(config.spec, config.options)
+            except Exception as exc:  # reported per cell; other rerankers still run
+                log.error("cannot create reranker %s: %s", label, _describe_error(exc))
+                created[label] = exc
+        return created
+
+    def _prepare_dataset(self, config: Any) -> tuple[DatasetRun, Any]:
+        from rerank_eval.datasets import load_dataset
+
+        path = self.suite.resolve(config.path) or config.name
+        dataset = load_dataset(path, split=config.split)
+        query_ids = sorted(q for q in dataset.queries if dataset.qrels.get(q))
+        if self.suite.max_queries:
+            query_ids = query_ids[: self.suite.max_queries]
+        top_k = self.suite.first_stage.top_k
+        self.progress.message(f"{config.name}: {len(dataset.corpus):,} documents, "
+                              f"{len(query_ids):,} queries; first stage top-{top_k}")
+        candidates = self._candidates(dataset, config, top_k)
+        kept = {q: candidates.by_query[q] for q in query_ids if q in candidates.by_query}
+        candidates = Candidates(method=candidates.method, top_k=top_k, by_query=kept,
+                                config=candidates.config, warnings=candidates.warnings)
+        qrels = {q: dict(dataset.qrels[q]) for q in query_ids}
+        measures = list(dict.fromkeys([*self.suite.measures, f"R@{top_k}"]))
+        evaluation = evaluate(qrels, candidates.as_run(), measures)
+        run = DatasetRun(
+            name=config.name, split=config.split, fingerprint=dataset.fingerprint,
+            n_docs=len(dataset.corpus), query_ids=query_ids, candidates=candidates,
+            first_stage_metrics=evaluation.aggregate,
+            first_stage_per_query=evaluation.per_query, qrels=qrels,
+            warnings=[*dataset.warnings, *candidates.warnings],
+        )
+        return run, dataset
+
+    def _candidates(self, dataset: Any, config: Any, top_k: int) -> Candidates:
+        first_stage = self.suite.first_stage
+        if config.run_file or first_stage.method == "run":
+            if not config.run_file:
+                raise ValueError(f"dataset {config.name!r}: first stage 'run' needs run_file")
+            return run_file_candidates(Path(self.suite.resolve(config.run_file) or ""),
+                                       dataset, top_k)
+        bm25 = BM25Config(k1=first_stage.k1, b=first_stage.b, stemmer=first_stage.stemmer,
+                          stopwords=first_stage.stopwords)
+        return bm25_candidates(dataset, top_k, bm25)
+
+    async def _run_cell(self, dataset_run: DatasetRun, dataset: Any, reranker: Reranker,
+                        label: str, config: RerankerConfig) -> CellResult:
+        cell = CellResult(dataset=dataset_run.name, reranker=label, spec=config.spec,
+                          concurrency=max(1, int(getattr(reranker, "max_concurrency", 1))))
+        journal = CellJournal(
+            self.out_dir / "cells" / file_safe(dataset_run.name) / f"{file_safe(label)}.jsonl",
+            fingerprint={
+                "dataset": dataset_run.fingerprint, "split": dataset_run.split,
+                "candidates": dataset_run.candidates.describe(), "spec": config.spec,
+                "options": {k: str(v) for k, v in sorted(config.options.items())},
+            },
+        )
+        previous = journal.load()
+        wanted = dataset_run.candidates.by_query
+        records = {q: r for q, r in previous.records.items() if q in wanted}
+        cell.resumed_queries = len(records)
+        todo = [q for q in dataset_run.query_ids
+                if q in dataset_run.candidates.by_query and q not in records]
+        self.progress.cell_started(dataset_run.name, label, len(dataset_run.query_ids),
+                                   len(records))
+        if todo and isinstance(reranker, CorpusAware):
+            docs = [Document(text=doc.full_text, id=doc_id)
+                    for doc_id, doc in dataset.corpus.items()]
+            await asyncio.to_thread(reranker.index_corpus, docs)
+
+        journal.open(meta={"reranker": label})
+        started = time.perf_counter()
+        try:
+            await self._rerank_queries(dataset_run, dataset, reranker, todo, records, journal,
+                                       cell, first_order=len(records))
+        finally:
+            segment = time.perf_counter() - started
+            journal.close_segment(segment if todo else 0.0)
+        cell.wall_s = previous.wall_s + (segment if todo else 0.0)
+        cell.records = records
+        self._summarise(cell, dataset_run)
+        return cell
+
+    async def _rerank_queries(self, dataset_run: DatasetRun, dataset: Any, reranker: Reranker,
+                              todo: Sequence[str], records: dict[str, QueryRecord],
+                              journal: CellJournal, cell: CellResult, first_order: int) -> None:
+        semaphore = asyncio.Semaphore(cell.concurrency)
+        consecutive_failures = 0
+        abort = asyncio.Event()
+
+        async def rerank_one(order: int, query_id: str) -> None:
+            nonlocal consecutive_failures
+            async with semaphore:
+                if abort.is_set():
+                    return
+                doc_ids = [doc_id for doc_id, _ in dataset_run.candidates.by_query[query_id]]
+                request = RerankRequest(
+                    query=dataset.queries[query_id],
+                    documents=[Document(text=dataset.corpus[d].full_text, id=d) for d in doc_ids],
+                )
+                began = time.perf_counter()
+                try:
+                    response = await reranker.rerank(request)
+                    latency = time.perf_counter() - began
+                    scores = _scores_by_doc_id(response.results, doc_ids, reranker.name)
+                except Exception as exc:
+                    cell.errors += 1
+                    consecutive_failures += 1
+                    message = f"query {query_id}: {_describe_error(exc)}"
+                    if len(cell.error_messages) < 20:
+                        cell.error_messages.append(message)
+                    log.warning("%s on %s: %s", cell.reranker, cell.dataset, message)
+                    if consecutive_failures >= MAX_CONSECUTIVE_FAILURES and not records:
+                        abort.set()
+                        cell.error_messages.append(
+                            f"stopped after {consecutive_failures} consecutive failures "
+                            "with no success")
+                    return
+                consecutive_failures = 0
+                record = QueryRecord(query_id=query_id, order=order, latency_s=latency,
+                                     n_candidates=len(doc_ids), scores=scores,
+                                     usage=response.usage)
+                records[query_id] = record
+                journal.append(record)
+                if response.score_kind and not cell.score_kind:
+                    cell.score_kind = response.score_kind
+                self.progress.query_done()
+
+        await asyncio.gather(*(rerank_one(first_order + i, q) for i, q in enumerate(todo)))
+        if abort.is_set():
+            skipped = sum(1 for q in todo if q not in records) - cell.errors
+            cell.errors += max(0, skipped)
+
+    def _summarise(self, cell: CellResult, dataset_run: DatasetRun) -> None:
+        records = cell.records
+        cell.n_queries = len(records)
+        if not records:
+            return
+        run = cell.run()
+        evaluation = evaluate({q: dataset_run.qrels[q] for q in run}, run, self.suite.measures)
+        cell.metrics = evaluation.aggregate
+        cell.per_query_metrics = evaluation.per_query
+        ordered = sorted(records.values(), key=lambda r: r.order)
+        cold = ordered[0].latency_s if ordered[0].order == 0 else None
+        cell.latency_ms = latency_summary_ms([r.latency_s for r in ordered], cold)
+        usage = Usage()
+        for record in ordered:
+            usage = usage + record.usage
+        cell.usage = usage
+        docs = sum(r.n_candidates for r in ordered)
+        cell.throughput_docs_per_s = docs / cell.wall_s if cell.wall_s > 0 else None
+
+
+def _scores_by_doc_id(
+    results: Sequence[Any], doc_ids: Sequence[str], name: str
+) -> dict[str, float]:
+    """Map a response's (index, score) pairs to doc ids, refusing anything ambiguous."""
+    scores: dict[str, float] = {}
+    for result in results:
+        index, score = result.index, float(result.relevance_score)
+        if not 0 <= index < len(doc_ids):
+            raise ValueError(f"{name} returned index {index} for {len(doc_ids)} documents")
+        if not math.isfinite(score):
+            raise ValueError(f"{name} returned a non-finite score {score} for index {index}")
+        if doc_ids[index] in scores:
+            raise ValueError(f"{name} returned index {index} twice")
+        scores[doc_ids[index]] = score
+    return scores
+
+
+def reranker_label(config: RerankerConfig) -> str:
+    return config.label or config.spec.split("?", 1)[0]
+
+
+def file_safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+
+
+def _describe_error(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"

@@ -1,0 +1,105 @@
+"""Suite files: which datasets, which first stage, which rerankers, which measures.
+
+A suite is TOML validated by pydantic; an unknown key is an error that names it and
+the file, so a typo never silently falls back to a default. Relative paths in a suite
+resolve against the suite file's folder.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from rerank_eval.metrics import DEFAULT_MEASURES, parse_measures
+
+
+class SuiteError(ValueError):
+    """A suite file is missing, is not TOML, or does not fit the schema."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FirstStageConfig(_Strict):
+    method: Literal["bm25", "run"] = "bm25"
+    top_k: int = Field(100, ge=1)
+    stemmer: str | None = None
+    """Snowball language for BM25 (e.g. "english"); None reproduces the reference BM25."""
+    stopwords: str | None = "en"
+    k1: float = 1.5
+    b: float = 0.75
+
+
+class DatasetConfig(_Strict):
+    name: str
+    path: str | None = None
+    """A BEIR folder or zip; relative to the suite file. Without it, ``name`` is resolved
+    under $RERANK_EVAL_DATASETS, the cache, then downloaded."""
+    split: str = "test"
+    run_file: str | None = None
+    """A TREC run giving this dataset's candidates (first stage ``run``)."""
+
+
+class RerankerConfig(_Strict):
+    spec: str
+    options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    label: str | None = None
+    """Name to show in results instead of the spec (e.g. two option sets of one model)."""
+
+
+class Suite(_Strict):
+    name: str
+    description: str = ""
+    datasets: list[DatasetConfig] = Field(min_length=1)
+    rerankers: list[RerankerConfig] = Field(min_length=1)
+    first_stage: FirstStageConfig = FirstStageConfig()
+    measures: list[str] = Field(default_factory=lambda: list(DEFAULT_MEASURES))
+    max_queries: int | None = Field(None, ge=1)
+    base_dir: Path | None = Field(None, exclude=True)
+
+    @field_validator("measures")
+    @classmethod
+    def _known_measures(cls, value: list[str]) -> list[str]:
+        parse_measures(value)
+        return value
+
+    def resolve(self, relative: str | None) -> str | None:
+        """A path from the suite, made absolute against the suite's folder."""
+        if relative is None or self.base_dir is None or Path(relative).is_absolute():
+            return relative
+        candidate = self.base_dir / relative
+        return str(candidate) if candidate.exists() else relative
+
+
+def load_suite(path: Path) -> Suite:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SuiteError(f"suite file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SuiteError(f"{path}: not valid TOML: {exc}") from None
+    return suite_from_dict(data, source=str(path), base_dir=path.parent)
+
+
+def suite_from_dict(data: dict[str, Any], source: str = "<suite>",
+                    base_dir: Path | None = None) -> Suite:
+    try:
+        return Suite.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as exc:
+        problems = "; ".join(_describe(err) for err in exc.errors())
+        raise SuiteError(f"{source}: {problems}") from None
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ""
+    for part in error["loc"]:
+        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
+    where = where or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"unknown key '{where}'"
+    return f"'{where}': {error['msg']}"
