@@ -62,8 +62,10 @@ def cut_run(run: Run, k: int) -> dict[str, dict[str, float]]:
 def evaluate(qrels: Qrels, run: Run, measures: Sequence[str] = DEFAULT_MEASURES) -> Evaluation:
     """Evaluate ``run`` against ``qrels``; per-query values and means, trec_eval semantics."""
     parsed = parse_measures(measures)
-    qrels = {qid: dict(docs) for qid, docs in qrels.items()}
     run = {qid: {doc: float(score) for doc, score in docs.items()} for qid, docs in run.items()}
+    # ir-measures scores qrels queries missing from the run as 0 (trec_eval -c); trec_eval's
+    # default, and pytrec_eval, average over the queries in both.
+    qrels = {qid: dict(docs) for qid, docs in qrels.items() if qid in run}
     per_query: dict[str, dict[str, float]] = {str(m): {} for m in parsed}
 
     direct = [m for m in parsed if ir_measures.pytrec_eval.supports(m)]
@@ -85,8 +87,9 @@ def evaluate(qrels: Qrels, run: Run, measures: Sequence[str] = DEFAULT_MEASURES)
             except (ValueError, RuntimeError) as exc:
                 raise MeasureError(f"no ir-measures provider can compute {measure}: {exc}") from exc
 
+    # Summed in query-id order so the same values always give the same last bit.
     aggregate = {
-        name: (sum(values.values()) / len(values) if values else float("nan"))
+        name: (sum(values[q] for q in sorted(values)) / len(values) if values else float("nan"))
         for name, values in per_query.items()
     }
     return Evaluation(aggregate=aggregate, per_query=per_query)
