@@ -1,0 +1,204 @@
+"""The harness end to end on small data: results files, resume, failures, parity."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rerank_eval.harness import Harness
+from rerank_eval.metrics import evaluate
+from rerank_eval.rerankers import RerankerKind, RerankerSpec, register
+from rerank_eval.store import write_run_dir
+from rerank_eval.suite import suite_from_dict
+from rerank_eval.types import RankedResult, RerankRequest, RerankResponse, Usage
+from tests._beir import toy_dataset
+from tests.test_metrics import pytrec_reference, read_trec
+
+
+class LengthReranker:
+    """A real, deterministic reranker for harness tests: shorter documents first.
+
+    ``fail_on`` makes it raise for queries whose text contains that word, the way a
+    remote provider fails mid-run; ``calls`` counts every query it was asked.
+    """
+
+    max_concurrency = 2
+    calls: list[str] = []
+    fail_on: str | None = None
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def rerank(self, request: RerankRequest) -> RerankResponse:
+        LengthReranker.calls.append(request.query)
+        await asyncio.sleep(0)
+        if LengthReranker.fail_on and LengthReranker.fail_on in request.query:
+            raise ConnectionError(f"server went away on {request.query!r}")
+        order = sorted(range(len(request.documents)),
+                       key=lambda i: (len(request.documents[i].text), i))
+        results = [RankedResult(i, 1.0 / (1 + len(request.documents[i].text))) for i in order]
+        return RerankResponse(results=results, usage=Usage(requests=1, tokens=7), latency_s=0.0,
+                              score_kind="test")
+
+    async def aclose(self) -> None:
+        pass
+
+
+def create_length(spec: RerankerSpec) -> LengthReranker:
+    return LengthReranker(spec.text)
+
+
+register(RerankerKind(kind="test-length", factory_path=f"{__name__}:create_length",
+                      summary="test reranker: shorter documents first"))
+
+
+@pytest.fixture(autouse=True)
+def _reset_length_reranker() -> None:
+    LengthReranker.calls = []
+    LengthReranker.fail_on = None
+
+
+def make_suite(dataset: Path, rerankers: list[str], **extra: object):
+    return suite_from_dict({
+        "name": "t", "datasets": [{"name": "toy", "path": str(dataset)}],
+        "rerankers": [{"spec": r} for r in rerankers], "first_stage": {"top_k": 20}, **extra,
+    })
+
+
+def run_harness(suite, out: Path):
+    result = asyncio.run(Harness(suite, out).run())
+    write_run_dir(result, out)
+    return result
+
+
+def test_results_files_follow_the_contract(tmp_path: Path) -> None:
+    data = toy_dataset(tmp_path / "toy")
+    out = tmp_path / "out"
+    result = run_harness(make_suite(data, ["bm25", "test-length"]), out)
+    assert not result.failed
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert {r["reranker"] for r in summary["results"]} == {"bm25", "test-length"}
+    for row in summary["results"]:
+        assert row["dataset"] == "toy" and row["n_queries"] == 10
+        assert set(row["metrics"]) == {"nDCG@10", "RR@10", "R@10", "R@100", "AP@100"}
+        assert set(row["latency_ms"]) >= {"p50", "p95", "p99", "mean"}
+        assert row["throughput_docs_per_s"] > 0
+        assert set(row["usage"]) >= {"requests", "tokens", "search_units"}
+        assert row["usage"]["requests"] == 10
+        assert row["errors"] == 0
+    length_row = next(r for r in summary["results"] if r["reranker"] == "test-length")
+    assert length_row["usage"]["tokens"] == 70  # 7 reported per call, summed
+    assert length_row["score_kind"] == "test"
+    assert summary["environment"]["python"]
+    assert summary["datasets"][0]["first_stage"]["metrics"]["R@20"] > 0
+
+    per_query = pd.read_csv(out / "per_query.csv", dtype={"query_id": str})
+    assert set(per_query["reranker"]) == {"first-stage", "bm25", "test-length"}
+    assert len(per_query) == 30
+    for name in ("first-stage", "bm25", "test-length"):
+        assert (out / "runs" / "toy" / f"{name}.trec").is_file()
+
+
+def test_summary_metrics_equal_pytrec_eval_on_the_written_runs(tmp_path: Path) -> None:
+    data = toy_dataset(tmp_path / "toy")
+    out = tmp_path / "out"
+    run_harness(make_suite(data, ["bm25", "test-length"]), out)
+    summary = json.loads((out / "summary.json").read_text())
+    qrels = {}
+    for line in (data / "qrels" / "test.tsv").read_text().splitlines()[1:]:
+        q, d, s = line.split("\t")
+        qrels.setdefault(q, {})[d] = int(s)
+    for row in summary["results"]:
+        run = read_trec(out / "runs" / "toy" / f"{row['reranker']}.trec")
+        reference = pytrec_reference(qrels, run)
+        for measure, per_query in reference.items():
+            if measure in row["metrics"]:
+                mean = sum(per_query.values()) / len(per_query)
+                assert row["metrics"][measure] == pytest.approx(mean, abs=1e-9)
+
+
+def test_bm25_reranker_over_bm25_candidates_reproduces_the_first_stage(tmp_path: Path) -> None:
+    data = toy_dataset(tmp_path / "toy")
+    result = run_harness(make_suite(data, ["bm25"]), tmp_path / "out")
+    assert result.cells[0].metrics == pytest.approx(
+        {m: v for m, v in result.datasets[0].first_stage_metrics.items()
+         if m in result.cells[0].metrics})
+
+
+def test_an_interrupted_run_resumes_without_repeating_work(tmp_path: Path) -> None:
+    data = toy_dataset(tmp_path / "toy")
+    out = tmp_path / "out"
+    suite = make_suite(data, ["test-length"])
+    LengthReranker.fail_on = "tomato"  # one garden query fails, as a provider might
+    first = run_harness(suite, out)
+    assert first.failed and first.cells[0].errors == 1
+    assert "server went away" in first.cells[0].error_messages[0]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["results"][0]["errors"] == 1 and summary["results"][0]["n_queries"] == 9
+
+    LengthReranker.calls, LengthReranker.fail_on = [], None
+    second = run_harness(suite, out)
+    assert not second.failed
+    assert len(LengthReranker.calls) == 1 and "tomato" in LengthReranker.calls[0]
+    assert second.cells[0].resumed_queries == 9 and second.cells[0].n_queries == 10
+
+    LengthReranker.calls = []
+    third = run_harness(suite, out)
+    assert LengthReranker.calls == []
+    assert third.cells[0].metrics == second.cells[0].metrics
+
+
+def test_a_changed_configuration_does_not_reuse_the_journal(tmp_path: Path) -> None:
+    data = toy_dataset(tmp_path / "toy")
+    out = tmp_path / "out"
+    run_harness(make_suite(data, ["test-length"]), out)
+    LengthReranker.calls = []
+    changed = suite_from_dict({
+        "name": "t", "datasets": [{"name": "toy", "path": str(data)}],
+        "rerankers": [{"spec": "test-length"}], "first_stage": {"top_k": 5},
+    })
+    run_harness(changed, out)
+    assert len(LengthReranker.calls) == 10
+    assert list((out / "cells" / "toy").glob("*.stale.jsonl"))
+
+
+def test_a_failing_reranker_does_not_stop_the_others(tmp_path: Path) -> None:
+    data = toy_dataset(tmp_path / "toy")
+    out = tmp_path / "out"
+    result = run_harness(make_suite(data, ["no-such-kind:x", "bm25"]), out)
+    assert result.failed
+    broken, bm25 = result.cells
+    assert broken.errors == 1 and "known kinds" in broken.error_messages[0]
+    assert "bm25" in broken.error_messages[0]
+    assert bm25.errors == 0 and bm25.n_queries == 10
+    assert (out / "runs" / "toy" / "bm25.trec").is_file()
+
+
+def test_a_cell_that_always_fails_stops_early(tmp_path: Path) -> None:
+    data = toy_dataset(tmp_path / "toy", docs_per_topic=12)
+    LengthReranker.fail_on = " "  # every query has a space
+    result = run_harness(make_suite(data, ["test-length"]), tmp_path / "out")
+    cell = result.cells[0]
+    assert cell.n_queries == 0 and cell.errors == 10
+    assert len(LengthReranker.calls) == 10
+
+
+def test_max_queries_takes_the_first_ids_in_sorted_order(tmp_path: Path) -> None:
+    data = toy_dataset(tmp_path / "toy")
+    result = run_harness(make_suite(data, ["bm25"], max_queries=3), tmp_path / "out")
+    assert sorted(result.cells[0].records) == ["q00", "q01", "q10"]
+    assert result.datasets[0].query_ids == ["q00", "q01", "q10"]
+
+
+def test_first_stage_metrics_are_the_candidates_evaluated(tmp_path: Path) -> None:
+    data = toy_dataset(tmp_path / "toy")
+    result = run_harness(make_suite(data, ["bm25"]), tmp_path / "out")
+    dataset = result.datasets[0]
+    expected = evaluate(dataset.qrels, dataset.candidates.as_run(), ["nDCG@10", "R@20"])
+    assert dataset.first_stage_metrics["nDCG@10"] == expected.aggregate["nDCG@10"]
+    assert dataset.first_stage_metrics["R@20"] == expected.aggregate["R@20"]
