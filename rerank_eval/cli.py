@@ -1,4 +1,4 @@
-"""The ``rerank-eval`` command line: run, report, providers."""
+"""The ``rerank-eval`` command line: run, report, compare, check, providers."""
 
 from __future__ import annotations
 
@@ -199,6 +199,83 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A folder written by `ru
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     console.print("wrote " + ", ".join(str(p) for p in written))
+
+
+@app.command()
+def check(
+    run_dir: Annotated[Path, typer.Argument(help="The run folder to check.")],
+    baseline: Annotated[Path, typer.Option(
+        help="Baseline run folder (paired significance test) or summary.json (means only).")],
+    measure: Annotated[list[str], typer.Option(
+        "--measure", "-m", help="Measures to gate on (default nDCG@10).")] = [],  # noqa: B006
+    alpha: Annotated[float, typer.Option(help="Significance level after Holm correction.")]
+    = 0.05,
+    tolerance: Annotated[float, typer.Option(
+        help="Allowed mean drop when the baseline has no per-query values.")] = 0.01,
+) -> None:
+    """Exit 1 on a significant quality regression against a stored baseline."""
+    from rerank_eval.regression import check as run_check
+
+    try:
+        result = run_check(run_dir, baseline, measure or ["nDCG@10"], alpha=alpha,
+                           tolerance=tolerance)
+    except (FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    table = Table(title=f"check {run_dir} against {baseline}", title_justify="left")
+    for title in ("dataset", "reranker", "measure", "baseline", "now", "Δ", "p (Holm)",
+                  "verdict", "detail"):
+        table.add_column(title)
+    colours = {"regression": "red", "missing": "red", "errors": "red", "improvement": "green"}
+    for f in result.findings:
+        colour = colours.get(f.verdict, "default")
+        table.add_row(f.dataset, f.reranker, f.measure, _num(f.baseline), _num(f.current),
+                      _num(f.delta, signed=True), _num(f.p_holm),
+                      f"[{colour}]{f.verdict}[/{colour}]", f.detail)
+    out_console.print(table)
+    if not result.findings:
+        console.print("[red]nothing to compare: no dataset × reranker is in both runs[/red]")
+        raise typer.Exit(1)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="The new run folder.")],
+    run_b: Annotated[Path, typer.Argument(help="The old run folder, paired by query.")],
+    measure: Annotated[list[str], typer.Option("--measure", "-m")] = [],  # noqa: B006
+    alpha: Annotated[float, typer.Option()] = 0.05,
+) -> None:
+    """Compare two runs of the same rerankers, paired by query, and list queries that changed."""
+    from rerank_eval.comparison import compare_runs, differing_queries
+    from rerank_eval.store import load_per_query
+
+    try:
+        new, old = load_per_query(run_a), load_per_query(run_b)
+    except FileNotFoundError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    comparisons = compare_runs(new, old, measure or None)
+    table = Table(title=f"{run_a} vs {run_b}", title_justify="left")
+    for title in ("dataset", "reranker", "measure", "old", "new", "Δ", "95% CI", "p (Holm)",
+                  "W/T/L", "changed queries"):
+        table.add_column(title)
+    for c in comparisons:
+        changed = differing_queries(new, old, c.dataset, c.system, c.measure)
+        shown = ", ".join(changed[:8]) + (f" … (+{len(changed) - 8})" if len(changed) > 8 else "")
+        mark = "*" if c.significant(alpha) else ""
+        table.add_row(c.dataset, c.system, c.measure, _num(c.baseline_mean), _num(c.system_mean),
+                      _num(c.delta, signed=True) + mark,
+                      f"[{c.ci_low:+.4f}, {c.ci_high:+.4f}]", _num(c.p_holm),
+                      f"{c.wins}/{c.ties}/{c.losses}", shown or "none")
+    out_console.print(table)
+
+
+def _num(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
 @app.command()

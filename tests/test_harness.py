@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 import pytest
@@ -27,7 +28,7 @@ class LengthReranker:
     """
 
     max_concurrency = 2
-    calls: list[str] = []
+    calls: ClassVar[list[str]] = []
     fail_on: str | None = None
 
     def __init__(self, name: str) -> None:

@@ -69,7 +69,7 @@ def test_random_runs_with_many_ties_equal_pytrec_eval_on_the_written_file(tmp_pa
     for q in range(60):
         docs = [f"d{rng.randrange(500)}" for _ in range(120)]
         run[f"q{q}"] = {d: float(rng.choice([0.0, 0.25, 0.5, 1.0, rng.random()])) for d in docs}
-        judged = rng.sample(sorted(run[f"q{q}"]), 8) + [f"unretrieved{q}"]
+        judged = [*rng.sample(sorted(run[f"q{q}"]), 8), f"unretrieved{q}"]
         qrels[f"q{q}"] = {d: rng.choice([0, 1, 2, 3]) for d in judged}
     path = tmp_path / "run.trec"
     write_trec(path, run, tag="test")
