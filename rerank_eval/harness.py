@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from rerank_eval.bm25_index import BM25Config
 from rerank_eval.candidates import Candidates, bm25_candidates, run_file_candidates
+from rerank_eval.environment import redact
 from rerank_eval.journal import CellJournal, QueryRecord
 from rerank_eval.latency import latency_summary_ms
 from rerank_eval.metrics import evaluate
@@ -319,7 +320,8 @@ def _scores_by_doc_id(
 
 
 def reranker_label(config: RerankerConfig) -> str:
-    return config.label or config.spec.split("?", 1)[0]
+    """The name results carry: the suite's label, else the spec with secrets redacted."""
+    return config.label or redact(config.spec)
 
 
 def file_safe(name: str) -> str:
