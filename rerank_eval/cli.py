@@ -53,7 +53,11 @@ class _RichProgress:
 def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
-        handlers=[RichHandler(console=console, show_path=False, show_time=False)], force=True,
+        # The handler's own level also silences libraries that set DEBUG on their loggers
+        # at import time (bm25s does).
+        handlers=[RichHandler(level=logging.INFO if verbose else logging.WARNING,
+                              console=console, show_path=False, show_time=False)],
+        force=True,
     )
     for noisy in ("bm25s", "httpx", "sentence_transformers", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -130,6 +134,12 @@ def run(
         "same folder resumes.")] = None,
     no_cache: Annotated[bool, typer.Option(
         "--no-cache", help="Bypass the response cache of remote providers.")] = False,
+    baseline_reranker: Annotated[str, typer.Option(
+        help="Reranker the report compares every other with (default: the first stage's "
+        "own ranking).")] = "first-stage",
+    qps: Annotated[float | None, typer.Option(
+        min=0.001, help="Project cost per day/month and the concurrency needed "
+        "at this many queries per second in the report.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Rerank datasets with each reranker; write summary.json, per_query.csv, runs/ and reports."""
@@ -147,7 +157,7 @@ def run(
     from rerank_eval.report import write_reports
     from rerank_eval.store import load_summary
 
-    reports = write_reports(out_dir)
+    reports = write_reports(out_dir, baseline=baseline_reranker, qps=qps)
     _print_results(load_summary(out_dir))
     console.print(f"results in [bold]{out_dir}[/bold]: summary.json, per_query.csv, runs/, "
                   f"{', '.join(p.name for p in reports)}")
@@ -189,12 +199,20 @@ def _print_results(summary: dict[str, Any]) -> None:
 
 
 @app.command()
-def report(run_dir: Annotated[Path, typer.Argument(help="A folder written by `run`.")]) -> None:
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A folder written by `run`.")],
+    baseline_reranker: Annotated[str, typer.Option(
+        help="Reranker every other is compared with (default: the first stage's own "
+        "ranking).")] = "first-stage",
+    qps: Annotated[float | None, typer.Option(
+        min=0.001, help="Project cost per day/month and the concurrency needed "
+        "at this many queries per second.")] = None,
+) -> None:
     """Write report.md and report.html again for a run folder."""
     from rerank_eval.report import write_reports
 
     try:
-        written = write_reports(run_dir)
+        written = write_reports(run_dir, baseline=baseline_reranker, qps=qps)
     except FileNotFoundError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None

@@ -1,38 +1,207 @@
-"""Render ``report.md`` and ``report.html`` (jinja2) for a run folder."""
+"""Render ``report.md`` (figures in ``figures/`` beside it) and a self-contained ``report.html``.
+
+Both come from the same :class:`~rerank_eval.report.analysis.Analysis`, tables and
+figures; the HTML carries its CSS inline and its figures as base64 ``data:`` URIs, so
+it opens with no network and no sibling files. Nothing in either depends on when the
+report was rendered: the same run folder gives the same bytes.
+"""
 
 from __future__ import annotations
 
+import base64
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from rerank_eval import atomic
-from rerank_eval.report.tables import format_value, leaderboard
-from rerank_eval.store import load_summary
+from rerank_eval.report import tables
+from rerank_eval.report.analysis import (
+    BETTER,
+    DAYS_PER_MONTH,
+    WORSE,
+    Analysis,
+    DatasetAnalysis,
+    analyse,
+)
+from rerank_eval.report.figures import RenderedFigure, ms_text, render_all, unknown_cost
+from rerank_eval.store import FIRST_STAGE
+
+FIGURES_DIR = "figures"
+
+
+@dataclass
+class DatasetView:
+    data: DatasetAnalysis
+    tables: dict[str, tables.Table]
+    figures: dict[str, RenderedFigure]
+    notes: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("rerank_eval.report", "templates"),
-        autoescape=jinja2.select_autoescape(["html"]),
+        autoescape=jinja2.select_autoescape(["html", "html.j2"]),
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
-    env.filters["fmt"] = format_value
+    env.filters["fmt"] = tables.format_value
+    env.filters["md_cell"] = _md_cell
+    env.filters["marks"] = _html_marks
+    env.filters["data_uri"] = lambda f: "data:image/png;base64," + base64.b64encode(
+        f.png).decode("ascii")
     return env
 
 
-def render(summary: dict[str, Any], template: str) -> str:
-    return _environment().get_template(template).render(
-        summary=summary, tables=leaderboard(summary))
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def write_reports(run_dir: Path) -> list[Path]:
+def _html_marks(text: str) -> Markup:
+    escaped = str(escape(text))
+    escaped = escaped.replace(BETTER, f'<span class="better" title="significantly better">'
+                                      f'{BETTER}</span>')
+    escaped = escaped.replace(WORSE, f'<span class="worse" title="significantly worse">'
+                                     f'{WORSE}</span>')
+    return Markup(escaped)
+
+
+def build_views(analysis: Analysis, figures: list[RenderedFigure]) -> list[DatasetView]:
+    by_key = {f.key: f for f in figures}
+    views = []
+    for d in analysis.datasets:
+        view = DatasetView(
+            data=d,
+            tables={
+                "quality": tables.quality_table(analysis, d),
+                "comparison": tables.comparison_table(analysis, d),
+                "latency": tables.latency_table(d),
+                "cost": tables.cost_table(d),
+                "projection": tables.projection_table(d),
+            },
+            figures={kind: by_key[f"{d.slug}-{kind}"] for kind in
+                     ("quality-latency", "quality-cost", "latency-cdf", "per-query")
+                     if f"{d.slug}-{kind}" in by_key},
+        )
+        view.notes = _notes(analysis, d)
+        views.append(view)
+    return views
+
+
+def _notes(analysis: Analysis, d: DatasetAnalysis) -> dict[str, list[str]]:
+    notes: dict[str, list[str]] = {"quality": [], "cost_plot": [], "latency": [], "cost": [],
+                                   "projection": []}
+    first = d.first_stage
+    top_k = first.get("top_k")
+    recall = (first.get("metrics") or {}).get(f"R@{top_k}")
+    if recall is not None:
+        notes["quality"].append(
+            f"First stage {next(s.spec for s in d.systems if s.is_first_stage)}: "
+            f"recall@{top_k} = {recall:.4f}, the ceiling for every reranker.")
+    if not d.baseline_found:
+        notes["quality"].append(
+            f"The baseline {d.baseline!r} has no results on this dataset: no Δ, CI or marks.")
+    failed = [s.name for s in d.rerankers if not s.n_queries]
+    if failed:
+        notes["quality"].append("No successful query: " + ", ".join(failed) + " (see Errors).")
+    unknown = unknown_cost(d)
+    if unknown:
+        notes["cost_plot"].append(
+            "Cost unknown, so not on the cost plot: " + "; ".join(
+                f"{s.name} ({s.cost.unknown_reason if s.cost else 'no usage'})"
+                for s in unknown) + ".")
+    for s in d.rerankers:
+        if s.latency is None:
+            continue
+        if s.cache_hits:
+            notes["latency"].append(
+                f"{s.name}: {s.cache_hits} of {s.n_queries} queries were answered from the "
+                "response cache; their latency is the cache's, not the provider's "
+                "(run with --no-cache to measure).")
+        if not s.latency.from_journal:
+            notes["latency"].append(f"{s.name}: no journal in cells/; the distribution is read "
+                                    "from per_query.csv and the cold request is not told apart.")
+        if s.split_requests or s.truncated_documents:
+            notes["latency"].append(
+                f"{s.name}: {s.split_requests} extra requests from splitting candidate lists, "
+                f"{s.truncated_documents} truncated documents.")
+    for s in d.rerankers:
+        c = s.cost
+        if c is None or c.cost_usd is None:
+            continue
+        usage = c.usage
+        billed = []
+        if usage.get("search_units") is not None:
+            billed.append(f"{tables.number(usage['search_units'])} search units")
+        if usage.get("tokens") is not None:
+            billed.append(f"{tables.number(usage['tokens'])} tokens")
+        reported = " and ".join(billed) or "cost reported by the provider"
+        price = (f" at {c.price.text} (price seen {c.price.date}; source: {c.price.source})"
+                 if c.price else " (price as reported by the provider or set in the suite)")
+        notes["cost"].append(
+            f"{s.name}: {reported} reported over {c.n_queries} queries "
+            f"({tables.number(usage.get('requests'))} requests){price} = "
+            f"{tables.usd(c.cost_usd)}, so {tables.usd(c.per_1k_queries_usd)} per 1,000 queries.")
+    if analysis.qps is not None:
+        notes["projection"].append(
+            f"At {analysis.qps:g} queries per second ({analysis.qps * 86_400:,.0f} a day): "
+            "cost = measured cost per query × queries; a month is "
+            f"{DAYS_PER_MONTH} days. Requests in flight = queries per second × latency "
+            "(Little's law), rounded up, from the latency measured at the run's concurrency; "
+            "a local model needs that many workers, an API that much concurrency under its "
+            "rate limit.")
+    return notes
+
+
+def _context(analysis: Analysis, figures: list[RenderedFigure]) -> dict[str, Any]:
+    by_key = {f.key: f for f in figures}
+    env = analysis.environment
+    baseline_text = ("the first stage's own ranking (no reranking)"
+                     if analysis.baseline == FIRST_STAGE else f"the reranker {analysis.baseline}")
+    if analysis.datasets and not any(d.baseline_found for d in analysis.datasets):
+        known = sorted({s.name for d in analysis.datasets for s in d.systems})
+        baseline_text += (" — which is not in this run, so nothing is compared (rerankers: "
+                          + ", ".join(known) + ")")
+    return {
+        "a": analysis,
+        "suite": analysis.suite,
+        "views": build_views(analysis, figures),
+        "overview": by_key.get("quality-bars"),
+        "baseline_text": baseline_text,
+        "better": BETTER, "worse": WORSE,
+        "datasets_table": tables.datasets_table(analysis),
+        "packages_table": tables.packages_table(analysis),
+        "env": env,
+        "ms_text": ms_text,
+        "figures_dir": FIGURES_DIR,
+    }
+
+
+def write_reports(run_dir: Path, *, baseline: str = FIRST_STAGE,
+                  qps: float | None = None) -> list[Path]:
+    """Write ``report.md``, ``report.html`` and ``figures/*.png``; return the two reports.
+
+    ``baseline`` is the reranker every other is compared with (``first-stage``: the
+    first stage's own ranking); ``qps`` adds a load projection at that many queries per
+    second.
+    """
     run_dir = Path(run_dir)
-    summary = load_summary(run_dir)
+    analysis = analyse(run_dir, baseline=baseline, qps=qps)
+    figures = render_all(analysis)
+    figure_dir = run_dir / FIGURES_DIR
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    wanted = {f.filename for f in figures}
+    for stale in figure_dir.glob("*.png"):
+        if stale.name not in wanted:
+            stale.unlink()
+    for figure in figures:
+        atomic.write_bytes(figure_dir / figure.filename, figure.png)
+    context = _context(analysis, figures)
+    env = _environment()
     written = []
     for template, name in (("report.md.j2", "report.md"), ("report.html.j2", "report.html")):
         path = run_dir / name
-        atomic.write_text(path, render(summary, template))
+        atomic.write_text(path, env.get_template(template).render(**context))
         written.append(path)
     return written
