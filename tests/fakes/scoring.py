@@ -1,0 +1,42 @@
+"""Deterministic, meaningful scores for the fakes: token overlap between query and document.
+
+score = |Q ∩ D| / sqrt(|Q| · |D|) over lowercase alphanumeric token sets (0 when either
+is empty), in [0, 1]. Tests import :func:`expected_ranking` to know exactly what a fake
+computed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+def overlap_score(query: str, document: str) -> float:
+    q, d = set(tokens(query)), set(tokens(document))
+    if not q or not d:
+        return 0.0
+    return len(q & d) / math.sqrt(len(q) * len(d))
+
+
+def ranking(query: str, documents: Sequence[str]) -> list[tuple[int, float]]:
+    """(index, score), best first; ties broken by index."""
+    scored = [(i, overlap_score(query, d)) for i, d in enumerate(documents)]
+    scored.sort(key=lambda pair: (-pair[1], pair[0]))
+    return scored
+
+
+def expected_ranking(query: str, documents: Sequence[str],
+                     top_n: int | None = None) -> list[tuple[int, float]]:
+    out = ranking(query, documents)
+    return out if top_n is None else out[:top_n]
+
+
+def count_tokens(text: str) -> int:
+    return len(tokens(text))
