@@ -1,4 +1,4 @@
-"""On the real shared collections: reference numbers, and summary.json == pytrec_eval on the runs."""
+"""Real shared collections: reference numbers, and summary.json == pytrec_eval on the runs."""
 
 from __future__ import annotations
 
