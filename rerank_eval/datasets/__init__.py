@@ -1,0 +1,74 @@
+"""BEIR-format datasets: a folder, a zip of one, a BEIR download, or Hugging Face ``datasets``.
+
+BEIR layout: ``corpus.jsonl`` (``_id``, ``title``, ``text``), ``queries.jsonl`` (``_id``,
+``text``) and ``qrels/<split>.tsv`` (``query-id corpus-id score``, tab separated, one
+header line). Loading follows BEIR's ``GenericDataLoader``: the dataset keeps only the
+queries its split judges, and judgments of any grade (0 and negative included) are kept.
+
+Bad input fails with a :class:`DatasetError` that names the file and, where there is
+one, the line and field. Judgments that name unknown queries or documents are the one
+thing tolerated: they are counted, reported in ``Dataset.warnings`` and dropped, because
+published qrels do contain a few of them and refusing the whole dataset would help no one.
+
+``load_dataset(name)`` resolves a name in the order the design fixes: an existing path,
+``$RERANK_EVAL_DATASETS/<name>``, the download cache, then BEIR's public zip (verified
+against the MD5 BEIR publishes, see ``beir_registry.toml``). ``hf:<id-or-path>`` goes
+to Hugging Face ``datasets``.
+
+One concept per module:
+
+- :mod:`~rerank_eval.datasets.model`: :class:`Dataset`, :class:`CorpusDocument`,
+  :class:`DatasetError`;
+- :mod:`~rerank_eval.datasets.records`: checks shared by every source, and the join of
+  judgments into a :class:`Dataset`;
+- :mod:`~rerank_eval.datasets.beir`: reading a BEIR folder or zip;
+- :mod:`~rerank_eval.datasets.registry`: the downloadable BEIR archives and their MD5s;
+- :mod:`~rerank_eval.datasets.download`: fetching and extracting one into the cache;
+- :mod:`~rerank_eval.datasets.huggingface`: loading with Hugging Face ``datasets``;
+- :mod:`~rerank_eval.datasets.resolve`: :func:`load_dataset`'s resolution order.
+"""
+
+from rerank_eval.datasets.beir import (
+    CORPUS_FILE,
+    QRELS_DIR,
+    QUERIES_FILE,
+    load_beir_folder,
+)
+from rerank_eval.datasets.download import DOWNLOAD_RECORD, URL_ENV, download_beir
+from rerank_eval.datasets.huggingface import HF_PREFIX, load_hf_dataset
+from rerank_eval.datasets.model import CorpusDocument, Dataset, DatasetError
+from rerank_eval.datasets.registry import (
+    BeirEntry,
+    BeirRegistry,
+    beir_registry,
+    known_beir_datasets,
+)
+from rerank_eval.datasets.resolve import (
+    CACHE_ENV,
+    DATASETS_ENV,
+    default_cache_dir,
+    load_dataset,
+)
+
+__all__ = [
+    "CACHE_ENV",
+    "CORPUS_FILE",
+    "DATASETS_ENV",
+    "DOWNLOAD_RECORD",
+    "HF_PREFIX",
+    "QRELS_DIR",
+    "QUERIES_FILE",
+    "URL_ENV",
+    "BeirEntry",
+    "BeirRegistry",
+    "CorpusDocument",
+    "Dataset",
+    "DatasetError",
+    "beir_registry",
+    "default_cache_dir",
+    "download_beir",
+    "known_beir_datasets",
+    "load_beir_folder",
+    "load_dataset",
+    "load_hf_dataset",
+]

@@ -1,0 +1,61 @@
+"""What a loaded dataset is: its documents, the :class:`Dataset` of one split, and the
+one error every loader raises."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class DatasetError(ValueError):
+    """A dataset cannot be found, fetched or read. The message names the file (and the
+    line and field where there is one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusDocument:
+    """One corpus document. ``full_text`` is what rerankers are given."""
+
+    doc_id: str
+    title: str
+    text: str
+
+    @property
+    def full_text(self) -> str:
+        """``title + " " + text`` (BEIR convention); just the non-empty part when one is empty."""
+        if not self.title:
+            return self.text
+        if not self.text:
+            return self.title
+        return f"{self.title} {self.text}"
+
+
+@dataclass
+class Dataset:
+    """A loaded split: corpus, the queries the split judges, and their judgments."""
+
+    name: str
+    split: str
+    corpus: dict[str, CorpusDocument] = field(repr=False)
+    queries: dict[str, str] = field(repr=False)
+    qrels: dict[str, dict[str, int]] = field(repr=False)
+    path: Path | None
+    fingerprint: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def n_judgments(self) -> int:
+        return sum(len(docs) for docs in self.qrels.values())
+
+    def __repr__(self) -> str:
+        return (f"Dataset(name={self.name!r}, split={self.split!r}, docs={len(self.corpus)}, "
+                f"queries={len(self.queries)}, judgments={self.n_judgments}, "
+                f"path={self.path!r}, fingerprint={self.fingerprint[:12]!r}…)")
+
+
+def looks_like_path(text: str) -> bool:
+    """Whether a dataset reference is written as a path (not a dataset name), so that a
+    missing one is reported as a missing file rather than looked up by name."""
+    return (text.startswith((".", "~", "/")) or text.lower().endswith(".zip")
+            or (os.sep != "/" and os.sep in text))

@@ -1,0 +1,162 @@
+"""From parsed records to a :class:`Dataset`: the checks shared by every source.
+
+The BEIR-file and Hugging Face loaders hand on records (position + fields) and
+judgments; this module checks ids and text fields, refuses duplicates, joins the
+judgments to the known queries and documents (dropping and reporting those that name
+unknown ids) and builds the :class:`Dataset`. ``unit`` is how a position is spoken of in
+messages: ``line`` for files, ``row`` for Hugging Face rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rerank_eval.datasets.model import CorpusDocument, Dataset, DatasetError
+
+# The package's one logger, as before the split into modules.
+log = logging.getLogger("rerank_eval.datasets")
+
+# A dataset record as the parsers hand it on: its position (line or row) and its fields.
+Record = tuple[int, dict[str, Any]]
+# A judgment: position, query id, document id, grade.
+Judgment = tuple[int, str, str, int]
+
+
+def _record_id(obj: dict[str, Any], where: str, unit: str, pos: int) -> str:
+    value = obj.get("_id")
+    if value is None:
+        raise DatasetError(f"{where} {unit} {pos}: missing field '_id'")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise DatasetError(f"{where} {unit} {pos}: field '_id' must be a string or integer, "
+                           f"got {type(value).__name__}")
+    text = str(value)
+    if not text:
+        raise DatasetError(f"{where} {unit} {pos}: field '_id' is empty")
+    return text
+
+
+def _text_field(obj: dict[str, Any], key: str, where: str, unit: str, pos: int,
+                required: bool) -> str:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise DatasetError(f"{where} {unit} {pos}: missing field {key!r}")
+        return ""
+    if not isinstance(value, str):
+        raise DatasetError(f"{where} {unit} {pos}: field {key!r} must be a string, "
+                           f"got {type(value).__name__}")
+    return value
+
+
+def _duplicate(where: str, unit: str, pos: int, item_id: str,
+               first: Callable[[str], int | None]) -> DatasetError:
+    earlier = first(item_id)
+    at = f" (first at {unit} {earlier})" if earlier is not None else ""
+    return DatasetError(f"{where} {unit} {pos}: duplicate _id {item_id!r}{at}")
+
+
+def build_corpus(records: Iterable[Record], where: str, unit: str,
+                 first: Callable[[str], int | None]) -> dict[str, CorpusDocument]:
+    corpus: dict[str, CorpusDocument] = {}
+    for pos, obj in records:
+        doc_id, title, text = obj.get("_id"), obj.get("title"), obj.get("text")
+        # Fast path for the well-formed common case; the checks below name the bad field.
+        if type(doc_id) is not str or not doc_id:
+            doc_id = _record_id(obj, where, unit, pos)
+        if type(title) is not str:
+            title = _text_field(obj, "title", where, unit, pos, False)
+        if type(text) is not str:
+            text = _text_field(obj, "text", where, unit, pos, False)
+        if doc_id in corpus:
+            raise _duplicate(where, unit, pos, doc_id, first)
+        corpus[doc_id] = CorpusDocument(doc_id, title, text)
+    if not corpus:
+        raise DatasetError(f"{where}: no documents (empty corpus)")
+    return corpus
+
+
+def build_queries(records: Iterable[Record], where: str, unit: str,
+                  first: Callable[[str], int | None]) -> dict[str, str]:
+    queries: dict[str, str] = {}
+    for pos, obj in records:
+        query_id = _record_id(obj, where, unit, pos)
+        if query_id in queries:
+            raise _duplicate(where, unit, pos, query_id, first)
+        queries[query_id] = _text_field(obj, "text", where, unit, pos, True)
+    if not queries:
+        raise DatasetError(f"{where}: no queries")
+    return queries
+
+
+@dataclass
+class _Dropped:
+    """Judgments dropped for naming an unknown query or document."""
+
+    rows: int = 0
+    ids: dict[str, None] = field(default_factory=dict)  # insertion-ordered set
+
+    def add(self, item_id: str) -> None:
+        self.rows += 1
+        self.ids[item_id] = None
+
+    def message(self, where: str, kind: str) -> str:
+        example = next(iter(self.ids))
+        return (f"{where}: {self.rows} judgment{'s' * (self.rows != 1)} name "
+                f"{len(self.ids)} unknown {kind}{'s' * (len(self.ids) != 1)} "
+                f"(e.g. {example!r}); dropped")
+
+
+def _join_qrels(judgments: Iterable[Judgment], corpus: dict[str, CorpusDocument],
+                queries: dict[str, str], where: str,
+                unit: str) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """Group judgments by query; drop (and report) those naming unknown ids."""
+    qrels: dict[str, dict[str, int]] = {}
+    unknown_queries, unknown_docs = _Dropped(), _Dropped()
+    repeated: list[int] = []
+    total = 0
+    for pos, query_id, doc_id, score in judgments:
+        total += 1
+        if query_id not in queries:
+            unknown_queries.add(query_id)
+            continue
+        if doc_id not in corpus:
+            unknown_docs.add(doc_id)
+            continue
+        judged = qrels.setdefault(query_id, {})
+        if doc_id in judged:
+            repeated.append(pos)
+        judged[doc_id] = score
+    if total == 0:
+        raise DatasetError(f"{where}: no judgments")
+    warnings = []
+    if unknown_queries.rows:
+        warnings.append(unknown_queries.message(where, "query"))
+    if unknown_docs.rows:
+        warnings.append(unknown_docs.message(where, "document"))
+    if repeated:
+        warnings.append(f"{where}: {len(repeated)} repeated judgments of the same query and "
+                        f"document (e.g. {unit} {repeated[0]}); the last one counts")
+    if not qrels:
+        raise DatasetError(f"{where}: none of its {total} judgments names a known query and "
+                           f"document ({'; '.join(warnings)})")
+    return qrels, warnings
+
+
+def assemble(name: str, split: str, corpus: dict[str, CorpusDocument],
+             queries: dict[str, str], judgments: Iterable[Judgment], qrels_where: str,
+             unit: str, path: Path | None, fingerprint: Callable[[], str]) -> Dataset:
+    """Join the judgments, then build the Dataset. ``fingerprint`` is called last: the
+    judgments are hashed while they are read."""
+    qrels, warnings = _join_qrels(judgments, corpus, queries, qrels_where, unit)
+    empty = sum(1 for doc in corpus.values() if not doc.title and not doc.text)
+    if empty:
+        warnings.append(f"{name}: {empty} documents have neither title nor text")
+    for warning in warnings:
+        log.warning(warning)
+    return Dataset(name=name, split=split, corpus=corpus,
+                   queries={qid: queries[qid] for qid in qrels}, qrels=qrels, path=path,
+                   fingerprint=fingerprint(), warnings=warnings)
