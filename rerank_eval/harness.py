@@ -24,6 +24,7 @@ from rerank_eval.environment import redact
 from rerank_eval.journal import CellJournal, QueryRecord
 from rerank_eval.latency import latency_summary_ms
 from rerank_eval.metrics import evaluate
+from rerank_eval.pricing import hardware_kind, hardware_price
 from rerank_eval.rerankers import Reranker, create_reranker
 from rerank_eval.rerankers.base import CorpusAware
 from rerank_eval.suite import RerankerConfig, Suite
@@ -88,6 +89,8 @@ class CellResult:
     errors: int = 0
     error_messages: list[str] = field(default_factory=list)
     resumed_queries: int = 0
+    price: dict[str, Any] | None = None
+    """The price behind ``usage.cost_usd`` (amount, unit, date, source), for tracing."""
 
     @property
     def failed(self) -> bool:
@@ -230,6 +233,7 @@ class Harness:
         cell.wall_s = previous.wall_s + (segment if todo else 0.0)
         cell.records = records
         self._summarise(cell, dataset_run)
+        self._price(cell, reranker)
         return cell
 
     async def _rerank_queries(self, dataset_run: DatasetRun, dataset: Any, reranker: Reranker,
@@ -286,6 +290,33 @@ class Harness:
             skipped = sum(1 for q in todo if q not in records) - cell.errors
             cell.errors += max(0, skipped)
 
+    def _price(self, cell: CellResult, reranker: Reranker) -> None:
+        """Record the price behind the cost; price local busy time by the hardware hour.
+
+        Remote adapters compute cost from reported usage themselves and expose the
+        ``price`` they used. A local reranker reports its busy seconds
+        (``usage.compute_s``) and its ``device``; that time is priced at the hourly rate
+        of the hardware (suite ``[costs]``, else pricing.toml's dated default), so local
+        and remote land on one cost scale.
+        """
+        remote_price = getattr(reranker, "price", None)
+        if remote_price is not None:
+            cell.price = _price_record(remote_price)
+            return
+        device = getattr(reranker, "device", None)
+        if device is None or cell.usage.compute_s is None or cell.usage.cost_usd is not None:
+            return
+        costs = self.suite.costs
+        override = costs.cpu_hour_usd if hardware_kind(str(device)) == "cpu" else \
+            costs.gpu_hour_usd
+        hourly = hardware_price(str(device), override)
+        if hourly is None:
+            return
+        cell.usage = cell.usage.with_cost(hourly.cost(cell.usage.compute_s))
+        cell.price = {"usd": hourly.usd_per_hour, "per": 1, "unit": f"{hourly.device}_hour",
+                      "date": hourly.date, "source": hourly.source,
+                      "instance": hourly.instance, "device": str(device)}
+
     def _summarise(self, cell: CellResult, dataset_run: DatasetRun) -> None:
         records = cell.records
         cell.n_queries = len(records)
@@ -304,6 +335,11 @@ class Harness:
         cell.usage = usage
         docs = sum(r.n_candidates for r in ordered)
         cell.throughput_docs_per_s = docs / cell.wall_s if cell.wall_s > 0 else None
+
+
+def _price_record(price: Any) -> dict[str, Any]:
+    return {"usd": price.usd, "per": price.per, "unit": price.unit, "date": price.date,
+            "source": price.source}
 
 
 def _scores_by_doc_id(

@@ -94,3 +94,47 @@ def override_price(provider: str, model: str | None, *, per_1m_tokens: float | N
         return Price(provider, model or "*", per_1k_search_units, 1000, "search_unit", "user",
                      "suite option price_usd_per_1k_search_units", "user")
     return None
+
+
+@dataclass(frozen=True)
+class HardwarePrice:
+    """What an hour of local hardware costs: the basis of a local reranker's cost."""
+
+    device: str
+    usd_per_hour: float
+    instance: str
+    date: str
+    source: str
+    confidence: str = "unknown"
+
+    def cost(self, compute_s: float | None) -> float | None:
+        return None if compute_s is None else compute_s / 3600.0 * self.usd_per_hour
+
+    def describe(self) -> str:
+        return f"${self.usd_per_hour:g} per {self.device} hour ({self.instance}; {self.date})"
+
+
+def hardware_kind(device: str) -> str:
+    """``cpu`` stays ``cpu``; every accelerator (``cuda``, ``cuda:1``, ``mps``) is ``gpu``."""
+    return "cpu" if device.split(":")[0] == "cpu" else "gpu"
+
+
+def hardware_price(device: str, override_usd_per_hour: float | None = None) -> HardwarePrice | None:
+    """The hourly price of ``device``: a user's override, else the dated table entry."""
+    kind = hardware_kind(device)
+    if override_usd_per_hour is not None:
+        if override_usd_per_hour < 0:
+            raise ValueError(f"{kind}_hour_usd must be >= 0, got {override_usd_per_hour}")
+        return HardwarePrice(kind, override_usd_per_hour, "user-set", "user",
+                             f"{kind}_hour_usd set by the user", "user")
+    for entry in _hardware_table():
+        if entry.device == kind:
+            return entry
+    return None
+
+
+@lru_cache(maxsize=1)
+def _hardware_table() -> tuple[HardwarePrice, ...]:
+    with _TABLE.open("rb") as handle:
+        data = tomllib.load(handle)
+    return tuple(HardwarePrice(**entry) for entry in data.get("hardware", []))

@@ -78,6 +78,7 @@ def _cell_summary(cell: CellResult, dataset: DatasetRun | None) -> dict[str, Any
         "throughput_docs_per_s": cell.throughput_docs_per_s,
         "usage": usage,
         "cost_usd": cost,
+        "price": cell.price,
         "errors": cell.errors,
         "error_messages": cell.error_messages,
         "score_kind": cell.score_kind,

@@ -51,12 +51,20 @@ class RerankerConfig(_Strict):
     """Name to show in results instead of the spec (e.g. two option sets of one model)."""
 
 
+class CostConfig(_Strict):
+    """Hourly hardware prices for local rerankers; unset = the dated defaults in pricing.toml."""
+
+    cpu_hour_usd: float | None = Field(None, ge=0)
+    gpu_hour_usd: float | None = Field(None, ge=0)
+
+
 class Suite(_Strict):
     name: str
     description: str = ""
     datasets: list[DatasetConfig] = Field(min_length=1)
     rerankers: list[RerankerConfig] = Field(min_length=1)
     first_stage: FirstStageConfig = FirstStageConfig()
+    costs: CostConfig = CostConfig()
     measures: list[str] = Field(default_factory=lambda: list(DEFAULT_MEASURES))
     max_queries: int | None = Field(None, ge=1)
     base_dir: Path | None = Field(None, exclude=True)

@@ -73,7 +73,7 @@ def test_html_holds_every_figure_and_table(run_dir: Path) -> None:
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     figures = sorted(p.name for p in (run_dir / "figures").glob("*.png"))
     assert figures == ["quality-bars.png", "toy-latency-cdf.png", "toy-per-query.png",
-                       "toy-quality-latency.png"]
+                       "toy-quality-cost.png", "toy-quality-latency.png"]
     embedded = DATA_URI.findall(html)
     assert len(embedded) == len(figures) == html.count('<img src="data:image/png;base64,')
     on_disk = {(run_dir / "figures" / name).read_bytes() for name in figures}
@@ -103,8 +103,31 @@ def test_markdown_links_every_figure_and_names_every_table(run_dir: Path) -> Non
     assert "significantly better / worse than the baseline" in md
 
 
-def test_unknown_cost_is_shown_as_such_not_dropped(run_dir: Path) -> None:
+def without_cost(run_dir: Path, tmp_path: Path, names: tuple[str, ...]) -> Path:
+    """A copy of the run whose ``names`` have no price, as an unpriced model would."""
+    run = copy_run(run_dir, tmp_path)
+    summary = json.loads((run / "summary.json").read_text())
+    for cell in summary["results"]:
+        if cell["reranker"] in names:
+            cell["cost_usd"], cell["price"] = None, None
+    (run / "summary.json").write_text(json.dumps(summary))
+    return run
+
+
+def test_local_rerankers_are_priced_by_busy_time_and_traced(run_dir: Path) -> None:
+    summary = json.loads((run_dir / "summary.json").read_text())
+    for cell in summary["results"]:
+        assert cell["price"]["unit"] == "cpu_hour" and cell["price"]["date"]
+        expected = cell["usage"]["compute_s"] / 3600 * cell["price"]["usd"]
+        assert cell["cost_usd"] == pytest.approx(expected)
     md = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert "per cpu hour" in md
+
+
+def test_unknown_cost_is_shown_as_such_not_dropped(run_dir: Path, tmp_path: Path) -> None:
+    run = without_cost(run_dir, tmp_path, RERANKERS)
+    write_reports(run)
+    md = (run / "report.md").read_text(encoding="utf-8")
     assert "No reranker on this dataset has a known cost" in md
     note = next(line for line in md.splitlines() if line.startswith("- Cost unknown"))
     assert "bm25 (local" in note and "bm25-candidate-idf (local" in note
@@ -113,9 +136,10 @@ def test_unknown_cost_is_shown_as_such_not_dropped(run_dir: Path) -> None:
 
 def test_cost_from_the_summary_reaches_the_tables_and_the_cost_plot(run_dir: Path,
                                                                      tmp_path: Path) -> None:
-    run = copy_run(run_dir, tmp_path)
+    run = without_cost(run_dir, tmp_path, ("bm25",))
     summary = json.loads((run / "summary.json").read_text())
     cell = next(c for c in summary["results"] if c["reranker"] == "bm25-candidate-idf")
+    cell["price"] = None
     cell["cost_usd"] = 0.02  # as a provider's reported usage would give
     cell["usage"]["search_units"] = 10.0
     (run / "summary.json").write_text(json.dumps(summary))

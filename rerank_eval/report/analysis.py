@@ -488,7 +488,9 @@ def _price_note(usd: Any, per: Any, unit: Any, date: Any, source: Any) -> PriceN
         per_value = float(per)
         per_text = (f"{per_value / 1e6:g}M" if per_value >= 1e6 else
                     f"{per_value / 1e3:g}K" if per_value >= 1e3 else f"{per_value:g}")
-        text = f"${float(usd):g} per {per_text} {str(unit).replace('_', ' ')}s"
+        unit_text = str(unit).replace("_", " ")
+        text = (f"${float(usd):g} per {unit_text}" if per_value == 1 else
+                f"${float(usd):g} per {per_text} {unit_text}s")
     except (TypeError, ValueError):
         text = f"{usd} per {per} {unit}"
     return PriceNote(text, str(date), str(source))

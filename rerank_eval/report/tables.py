@@ -25,7 +25,8 @@ def leaderboard(summary: dict[str, Any]) -> dict[str, tuple[list[Column], list[d
     columns = [Column("reranker", "reranker", "text"), Column("n_queries", "queries", "int")]
     columns += [Column(m, m, "metric") for m in measures]
     columns += [Column(f"latency_{p}", f"{p} ms", "ms") for p in HEADLINE_LATENCY]
-    columns += [Column("throughput", "docs/s", "rate"), Column("cost_usd", "cost $", "usd"),
+    columns += [Column("throughput", "docs/s", "rate"),
+                Column("cost_per_1k", "$/1k queries", "usd"),
                 Column("errors", "errors", "int")]
     tables: dict[str, tuple[list[Column], list[dict[str, Any]]]] = {}
     for dataset in summary.get("datasets", []):
@@ -41,7 +42,10 @@ def leaderboard(summary: dict[str, Any]) -> dict[str, tuple[list[Column], list[d
                 **cell.get("metrics", {}),
                 **{f"latency_{p}": latency.get(p) for p in HEADLINE_LATENCY},
                 "throughput": cell.get("throughput_docs_per_s"),
-                "cost_usd": cell.get("cost_usd"), "errors": cell.get("errors"),
+                "cost_per_1k": (cell["cost_usd"] / cell["n_queries"] * 1000
+                                if cell.get("cost_usd") is not None and cell.get("n_queries")
+                                else None),
+                "errors": cell.get("errors"),
             })
         tables[dataset["name"]] = (columns, rows)
     return tables
@@ -57,7 +61,8 @@ def format_value(value: Any, kind: str) -> str:
     if kind == "rate":
         return f"{value:,.0f}"
     if kind == "usd":
-        return f"{value:.4f}"
+        # Local costs are fractions of a cent: keep three significant digits.
+        return f"{value:.4f}" if value >= 0.01 or value == 0 else f"{value:.3g}"
     if kind == "int":
         return f"{int(value):,}"
     return str(value)

@@ -23,6 +23,7 @@ _OPTIONS = {"idf", "k1", "b", "stemmer", "stopwords"}
 class BM25Reranker:
     max_concurrency = 1
     score_kind = "bm25"
+    device = "cpu"
 
     def __init__(self, config: BM25Config, idf: str = "corpus", name: str = "bm25") -> None:
         if idf not in ("corpus", "candidates"):
