@@ -71,7 +71,8 @@ def _dataset_config(value: str) -> DatasetConfig:
 
 def build_suite(suite_file: Path | None, datasets: list[str], rerankers: list[str],
                 top_k: int | None, max_queries: int | None, measures: list[str],
-                run_file: Path | None, stemmer: str | None) -> Suite:
+                run_file: Path | None, stemmer: str | None,
+                hour_prices: dict[str, float | None] | None = None) -> Suite:
     """A suite from a file and/or the command line; command-line values win."""
     if suite_file is not None:
         suite = load_suite(suite_file)
@@ -101,6 +102,9 @@ def build_suite(suite_file: Path | None, datasets: list[str], rerankers: list[st
     data["first_stage"] = first_stage
     if max_queries is not None:
         data["max_queries"] = max_queries
+    costs = dict(data.get("costs", {}))
+    costs.update({k: v for k, v in (hour_prices or {}).items() if v is not None})
+    data["costs"] = costs
     if measures:
         data["measures"] = measures
     from rerank_eval.suite import suite_from_dict
@@ -140,6 +144,11 @@ def run(
     qps: Annotated[float | None, typer.Option(
         min=0.001, help="Project cost per day/month and the concurrency needed "
         "at this many queries per second in the report.")] = None,
+    cpu_hour_usd: Annotated[float | None, typer.Option(
+        min=0, help="Hourly price of the CPU machine for local rerankers' cost "
+        "(default: the dated rate in pricing.toml).")] = None,
+    gpu_hour_usd: Annotated[float | None, typer.Option(
+        min=0, help="Hourly price of the GPU machine for local rerankers' cost.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Rerank datasets with each reranker; write summary.json, per_query.csv, runs/ and reports."""
@@ -148,7 +157,8 @@ def run(
         os.environ["RERANK_EVAL_NO_CACHE"] = "1"
     try:
         suite = build_suite(suite_file, dataset, reranker, top_k, max_queries, measure,
-                            run_file, stemmer)
+                            run_file, stemmer, {"cpu_hour_usd": cpu_hour_usd,
+                                                "gpu_hour_usd": gpu_hour_usd})
     except (SuiteError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -298,15 +308,26 @@ def _num(value: float | None, signed: bool = False) -> str:
 
 @app.command()
 def providers() -> None:
-    """List the reranker kinds, their argument and environment variables."""
+    """List the reranker kinds, their argument, environment variables and dated prices."""
+    from rerank_eval import pricing
     from rerank_eval.rerankers import known_kinds
 
-    table = Table(title="reranker kinds", title_justify="left")
-    for title in ("spec", "what", "environment"):
+    table = Table(title="reranker kinds", title_justify="left", show_lines=True)
+    for title in ("spec", "what", "environment", "prices (per unit, date seen)"):
         table.add_column(title)
+    prices: dict[str, list[str]] = {}
+    for price in pricing.price_table():
+        prices.setdefault(price.provider, []).append(
+            f"{price.model}: ${price.usd:g} per {price.per:,.0f} {price.unit}s ({price.date})")
     for kind in known_kinds():
         spec = f"{kind.kind}:{kind.arg_help}" if kind.arg_help else kind.kind
-        table.add_row(spec, kind.summary, ", ".join(kind.env_vars))
+        listed = prices.get(kind.kind)
+        if listed is None and kind.kind in ("bm25", "biencoder", "cross-encoder"):
+            listed = [f"busy time at ${h.usd_per_hour:g} per {h.device} hour ({h.date})"
+                      for h in (pricing.hardware_price("cpu"), pricing.hardware_price("cuda"))
+                      if h]
+        table.add_row(spec, kind.summary, ", ".join(kind.env_vars),
+                      "\n".join(listed or ["no dated price: cost is reported as unknown"]))
     out_console.print(table)
 
 

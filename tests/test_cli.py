@@ -69,10 +69,11 @@ def test_report_rerenders_from_the_run_folder(tmp_path: Path) -> None:
 
 
 def test_providers_lists_the_registered_kinds() -> None:
-    result = runner.invoke(app, ["providers"])
+    result = runner.invoke(app, ["providers"], env={"COLUMNS": "250"})
     assert result.exit_code == 0
-    for kind in ("bm25", "biencoder", "cross-encoder"):
-        assert kind in result.stdout
+    for kind in ("bm25", "biencoder", "cross-encoder", "cohere:", "mixedbread:", "compatible:",
+                 "COHERE_API_KEY", "per cpu hour", "rerank-v3.5: $2 per 1,000"):
+        assert kind in result.stdout, kind
 
 
 @pytest.mark.slow

@@ -203,3 +203,23 @@ def test_first_stage_metrics_are_the_candidates_evaluated(tmp_path: Path) -> Non
     expected = evaluate(dataset.qrels, dataset.candidates.as_run(), ["nDCG@10", "R@20"])
     assert dataset.first_stage_metrics["nDCG@10"] == expected.aggregate["nDCG@10"]
     assert dataset.first_stage_metrics["R@20"] == expected.aggregate["R@20"]
+
+
+def test_local_busy_time_is_priced_at_the_hourly_rate_given(tmp_path: Path) -> None:
+    data = toy_dataset(tmp_path / "toy")
+    suite = make_suite(data, ["bm25"], costs={"cpu_hour_usd": 3600.0})
+    cell = run_harness(suite, tmp_path / "out").cells[0]
+    assert cell.usage.compute_s and cell.usage.compute_s > 0
+    assert cell.usage.cost_usd == pytest.approx(cell.usage.compute_s)  # $1 per busy second
+    assert cell.price and cell.price["unit"] == "cpu_hour" and cell.price["usd"] == 3600.0
+
+    default = run_harness(make_suite(data, ["bm25"]), tmp_path / "default").cells[0]
+    assert default.price and default.price["date"] != "user"
+    assert default.usage.cost_usd == pytest.approx(
+        default.usage.compute_s / 3600 * default.price["usd"])
+
+
+def test_a_reranker_without_a_device_has_no_invented_cost(tmp_path: Path) -> None:
+    data = toy_dataset(tmp_path / "toy")
+    cell = run_harness(make_suite(data, ["test-length"]), tmp_path / "out").cells[0]
+    assert cell.usage.cost_usd is None and cell.price is None
