@@ -65,19 +65,10 @@ def compare_systems(frame: pd.DataFrame, baseline: str, systems: Sequence[str] |
         if baseline not in rerankers:
             continue
         others = [r for r in (systems or rerankers) if r != baseline and r in rerankers]
-        base_rows = rows[rows["reranker"] == baseline].set_index("query_id")
         for measure in measures:
-            group = []
-            for system in others:
-                sys_rows = rows[rows["reranker"] == system].set_index("query_id")
-                result = paired_comparison(
-                    sys_rows[measure].dropna().to_dict(), base_rows[measure].dropna().to_dict(),
-                    seed=seed, n_resamples=n_resamples)
-                group.append((system, result))
-            adjusted = holm([r.p_value for _, r in group])
-            for (system, r), p_holm in zip(group, adjusted, strict=True):
-                comparisons.append(_comparison(str(dataset), measure, system, baseline, r,
-                                               p_holm))
+            pairs = [(system, baseline, _values(rows, system, measure),
+                      _values(rows, baseline, measure)) for system in others]
+            comparisons += _tested_group(str(dataset), measure, pairs, seed, n_resamples)
     return comparisons
 
 
@@ -92,22 +83,31 @@ def compare_runs(new: pd.DataFrame, old: pd.DataFrame, measures: Sequence[str] |
     comparisons: list[Comparison] = []
     for dataset, new_rows in new.groupby("dataset", sort=True):
         old_rows = old[old["dataset"] == dataset]
-        shared = [r for r in dict.fromkeys(new_rows["reranker"]) if r in set(old_rows["reranker"])]
+        old_names = set(old_rows["reranker"])
+        shared = [r for r in dict.fromkeys(new_rows["reranker"]) if r in old_names]
         for measure in measures:
-            group = []
-            for reranker in shared:
-                a = new_rows[new_rows["reranker"] == reranker].set_index("query_id")[measure]
-                b = old_rows[old_rows["reranker"] == reranker].set_index("query_id")[measure]
-                if not set(a.dropna().index) & set(b.dropna().index):
-                    continue
-                result = paired_comparison(a.dropna().to_dict(), b.dropna().to_dict(),
-                                           seed=seed, n_resamples=n_resamples)
-                group.append((reranker, result))
-            adjusted = holm([r.p_value for _, r in group])
-            for (reranker, r), p_holm in zip(group, adjusted, strict=True):
-                comparisons.append(_comparison(str(dataset), measure, reranker, reranker, r,
-                                               p_holm))
+            pairs = [(reranker, reranker, _values(new_rows, reranker, measure),
+                      _values(old_rows, reranker, measure)) for reranker in shared]
+            comparisons += _tested_group(str(dataset), measure, pairs, seed, n_resamples)
     return comparisons
+
+
+def _values(rows: pd.DataFrame, reranker: str, measure: str) -> dict[str, float]:
+    """One reranker's per-query values of ``measure`` (queries without a value left out)."""
+    return rows[rows["reranker"] == reranker].set_index("query_id")[measure].dropna().to_dict()
+
+
+def _tested_group(dataset: str, measure: str,
+                  pairs: Sequence[tuple[str, str, dict[str, float], dict[str, float]]],
+                  seed: int, n_resamples: int) -> list[Comparison]:
+    """Test each (system, baseline, values, baseline values); Holm across the group."""
+    tested = [(system, baseline, paired_comparison(values, base_values, seed=seed,
+                                                   n_resamples=n_resamples))
+              for system, baseline, values, base_values in pairs
+              if set(values) & set(base_values)]
+    adjusted = holm([result.p_value for *_, result in tested])
+    return [_comparison(dataset, measure, system, baseline, result, p_holm)
+            for (system, baseline, result), p_holm in zip(tested, adjusted, strict=True)]
 
 
 def _comparison(dataset: str, measure: str, system: str, baseline: str,
