@@ -19,6 +19,11 @@ _PACKAGES = ("rerank-eval", "ir-measures", "pytrec-eval-terrier", "bm25s", "sent
 _SECRET = re.compile(r"((?:api[_-]?key|token|secret|password)=)[^&\s]+", re.IGNORECASE)
 
 
+def is_secret_option(name: str) -> bool:
+    """An option whose value is a credential (``api_key``, ``token``, ...)."""
+    return _SECRET.search(f"{name}=x") is not None
+
+
 def redact(text: str) -> str:
     """Hide ``api_key=...`` style values (spec options on the command line)."""
     return _SECRET.sub(r"\1***", text)

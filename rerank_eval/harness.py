@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from rerank_eval.bm25_index import BM25Config
 from rerank_eval.candidates import Candidates, bm25_candidates, run_file_candidates
-from rerank_eval.environment import redact
+from rerank_eval.environment import is_secret_option, redact
 from rerank_eval.journal import CellJournal, QueryRecord
 from rerank_eval.latency import latency_summary_ms
 from rerank_eval.metrics import evaluate
@@ -132,7 +132,7 @@ class Harness:
                     reranker = rerankers[label]
                     if isinstance(reranker, Exception):
                         cell = CellResult(dataset=dataset_run.name, reranker=label,
-                                          spec=config.spec, errors=1,
+                                          spec=redact(config.spec), errors=1,
                                           error_messages=[_describe_error(reranker)])
                     else:
                         cell = await self._run_cell(dataset_run, dataset, reranker, label, config)
@@ -199,14 +199,15 @@ class Harness:
 
     async def _run_cell(self, dataset_run: DatasetRun, dataset: Any, reranker: Reranker,
                         label: str, config: RerankerConfig) -> CellResult:
-        cell = CellResult(dataset=dataset_run.name, reranker=label, spec=config.spec,
+        cell = CellResult(dataset=dataset_run.name, reranker=label, spec=redact(config.spec),
                           concurrency=max(1, int(getattr(reranker, "max_concurrency", 1))))
         journal = CellJournal(
             self.out_dir / "cells" / file_safe(dataset_run.name) / f"{file_safe(label)}.jsonl",
             fingerprint={
                 "dataset": dataset_run.fingerprint, "split": dataset_run.split,
-                "candidates": dataset_run.candidates.describe(), "spec": config.spec,
-                "options": {k: str(v) for k, v in sorted(config.options.items())},
+                "candidates": dataset_run.candidates.describe(), "spec": redact(config.spec),
+                "options": {k: str(v) for k, v in sorted(config.options.items())
+                            if not is_secret_option(k)},
             },
         )
         previous = journal.load()

@@ -223,3 +223,24 @@ def test_a_reranker_without_a_device_has_no_invented_cost(tmp_path: Path) -> Non
     data = toy_dataset(tmp_path / "toy")
     cell = run_harness(make_suite(data, ["test-length"]), tmp_path / "out").cells[0]
     assert cell.usage.cost_usd is None and cell.price is None
+
+
+def test_a_key_in_a_spec_never_reaches_any_output_file(tmp_path: Path) -> None:
+    data = toy_dataset(tmp_path / "toy")
+    secret = "sk-live-0123456789abcdef"
+    suite = suite_from_dict({
+        "name": "t", "datasets": [{"name": "toy", "path": str(data)}],
+        "rerankers": [{"spec": f"test-length?api_key={secret}"},
+                      {"spec": "test-length", "label": "tl", "options": {"api_key": secret}}],
+        "first_stage": {"top_k": 20},
+    })
+    out = tmp_path / "out"
+    result = run_harness(suite, out)
+    assert not result.failed
+    from rerank_eval.report import write_reports
+
+    write_reports(out)
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(files) > 8
+    for path in files:
+        assert secret.encode() not in path.read_bytes(), path
