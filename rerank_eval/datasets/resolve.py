@@ -73,7 +73,14 @@ def load_dataset(name_or_path: str | Path, split: str = "test", *,
     if not download:
         raise DatasetError(f"dataset {name!r} is not available locally and downloading is off; "
                            f"looked in: {', '.join(looked)}")
-    download_beir(archive, cache_root, verify=verify)
+    try:
+        download_beir(archive, cache_root, verify=verify)
+    except DatasetError as exc:
+        # Say where a local copy would have been found: offline users need that more
+        # than the transport error.
+        raise DatasetError(f"{exc}; dataset {name!r} was not found locally either "
+                           f"(looked in: {', '.join(looked)}); pass a BEIR folder or zip, "
+                           f"or set ${DATASETS_ENV} to a folder holding {name}/") from exc
     if not cached.is_dir():
         held = ", ".join(subdatasets(cache_root / archive)) or "no sub-datasets"
         raise DatasetError(f"{cache_root / archive}: the {archive!r} archive has no {name!r}; "
