@@ -192,6 +192,10 @@ def _run_suite(suite: Suite, out_dir: Path) -> Any:
         except (DatasetError, CandidatesError, SuiteError) as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            console.print(f"[yellow]interrupted[/yellow]: every finished query is kept in "
+                          f"{out_dir / 'cells'}; run the same command again to resume")
+            raise typer.Exit(130) from None
     write_run_dir(result, out_dir)
     return result
 
