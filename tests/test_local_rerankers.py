@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from rerank_eval.rerankers import RerankerSpecError, create_reranker
-from rerank_eval.rerankers.local_batching import plan_batches
+from rerank_eval.rerankers.local_batching import padded_length, plan_batches
 from rerank_eval.rerankers.local_loading import BIENCODER_BF16_TOLERANCE
 from rerank_eval.types import Document, RerankRequest
 from tests._tiny_cross_encoder import build_tiny_cross_encoder
@@ -208,6 +208,25 @@ def test_batches_are_length_sorted_within_the_token_budget() -> None:
         padded = max(min(lengths[i], 256) for i in batch)
         assert len(batch) == 1 or len(batch) * padded <= 512
         assert len(batch) <= 4
+        assert len({padded_length(lengths[i], 256) for i in batch}) == 1  # one bucket
+
+
+def test_padding_buckets_depend_on_the_input_alone() -> None:
+    assert [padded_length(n, 256) for n in (1, 31, 32, 33, 250, 256, 900)] == [
+        32, 32, 32, 64, 256, 256, 256]
+    assert padded_length(100, 100) == 100
+
+
+async def test_a_bf16_document_score_does_not_depend_on_its_batch_companions() -> None:
+    """Under bf16 the padded length changes the arithmetic; bucketed padding removes it."""
+    reranker = create_reranker("biencoder?dtype=bf16&batch_size=4")
+    query = "vitamin C and scurvy"
+    long_doc = " ".join(TEXTS) + " " + LONG
+    alone = _scores(await reranker.rerank(RerankRequest(query=query, documents=TEXTS[:1])))
+    await reranker.aclose()  # forget embeddings: the next call embeds again, in a new batch
+    mixed = _scores(await reranker.rerank(RerankRequest(
+        query=query, documents=[TEXTS[0], long_doc, *TEXTS[5:9], "tiny"])))
+    assert alone[0] == mixed[0]
 
 
 # --------------------------------------------------------------------------- bi-encoder

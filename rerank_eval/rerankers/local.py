@@ -31,7 +31,13 @@ import numpy as np
 import torch
 
 from rerank_eval.rerankers.base import RerankerSpec, RerankerSpecError, check_options, option
-from rerank_eval.rerankers.local_batching import count_truncated, plan_batches, token_lengths
+from rerank_eval.rerankers.local_batching import (
+    count_truncated,
+    pad_features,
+    padded_length,
+    plan_batches,
+    token_lengths,
+)
 from rerank_eval.rerankers.local_device import (
     Precision,
     compute_context,
@@ -130,6 +136,14 @@ class _LocalReranker:
                             token_budget=self.batch_size * self.max_length,
                             max_rows=4 * self.batch_size)
 
+    def _pad(self, features: dict[str, Any], batch: Sequence[int],
+             lengths: Sequence[int]) -> dict[str, Any]:
+        """Pad a batch to its bucket, so each input's score depends on it alone."""
+        tokenizer = getattr(self._loaded.model, "tokenizer", None)
+        bucket = padded_length(max(lengths[i] for i in batch), self.max_length)
+        return pad_features(features, bucket, getattr(tokenizer, "pad_token_id", None),
+                            getattr(tokenizer, "padding_side", "right"))
+
 
 @dataclass(frozen=True)
 class _Embedding:
@@ -200,6 +214,7 @@ class BiEncoderReranker(_LocalReranker):
             for batch in self._batches(lengths, shown):
                 features = model.preprocess([texts[i] for i in batch], prompt=prompt,
                                             max_length=self.max_length)
+                features = self._pad(features, batch, lengths)
                 features = batch_to_device(features, model.device)
                 output = model(features)["sentence_embedding"].float()
                 output = torch.nn.functional.normalize(output, p=2, dim=-1).cpu().numpy()
@@ -270,6 +285,7 @@ class CrossEncoderReranker(_LocalReranker):
             for batch in self._batches(lengths, texts):
                 features = model.preprocess([(query, texts[i]) for i in batch],
                                             max_length=self.max_length)
+                features = self._pad(features, batch, lengths)
                 features = batch_to_device(features, model.device)
                 scores = model(features)["scores"].float()
                 logits[batch] = scores.reshape(len(batch), -1)[:, 0].cpu().numpy()
