@@ -177,13 +177,24 @@ def run(
 
 
 def _run_suite(suite: Suite, out_dir: Path) -> Any:
+    from rerank_eval.run_lock import RunLockedError, hold_run_lock
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    try:
+        with hold_run_lock(out_dir):
+            return _run_locked(suite, out_dir, columns)
+    except RunLockedError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _run_locked(suite: Suite, out_dir: Path, columns: tuple[Any, ...]) -> Any:
     from rerank_eval.candidates import CandidatesError
     from rerank_eval.datasets import DatasetError
     from rerank_eval.harness import Harness
     from rerank_eval.store import write_run_dir
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         harness = Harness(suite, out_dir, progress=_RichProgress(progress),
                           on_cell_done=lambda partial: write_run_dir(partial, out_dir))

@@ -91,3 +91,17 @@ def test_the_built_in_suite_runs_offline_end_to_end(tmp_path: Path) -> None:
         assert 0.0 < row["metrics"]["nDCG@10"] <= 1.0
     # The collection has lexical-mismatch queries: the bi-encoder must beat BM25 overall.
     assert rows["biencoder"]["metrics"]["nDCG@10"] > rows["bm25"]["metrics"]["nDCG@10"]
+
+
+def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path: Path) -> None:
+    from rerank_eval.run_lock import hold_run_lock
+
+    data = toy_dataset(tmp_path / "toy")
+    out = tmp_path / "out"
+    with hold_run_lock(out):
+        busy = runner.invoke(app, ["run", "--dataset", str(data), "--out", str(out)])
+    assert busy.exit_code == 2
+    assert "being written by rerank-eval pid" in " ".join(busy.output.split())
+    assert not (out / "summary.json").exists()
+    free = runner.invoke(app, ["run", "--dataset", str(data), "--out", str(out)])
+    assert free.exit_code == 0, free.output
