@@ -51,6 +51,10 @@ class _RichProgress:
 
 
 def _setup_logging(verbose: bool) -> None:
+    if not verbose:
+        # Model loading draws its own progress bars (transformers' "Loading weights"),
+        # which would interleave with ours; set before transformers is imported.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
         # The handler's own level also silences libraries that set DEBUG on their loggers
