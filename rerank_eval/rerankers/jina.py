@@ -42,11 +42,8 @@ class JinaReranker(RemoteReranker):
         return with_extra_body(body, request)
 
     def parse(self, result: HttpResult) -> Parsed:
-        data = result.data
-        pairs = self.pairs(result, self.items(result, data, "results"), "relevance_score")
-        usage = data.get("usage")
-        tokens = usage.get("total_tokens") if isinstance(usage, dict) else None
-        return Parsed(pairs=pairs, tokens=self.number(result, tokens, "usage.total_tokens"))
+        pairs = self.pairs(result, self.items(result, result.data, "results"), "relevance_score")
+        return Parsed(pairs=pairs, tokens=self.usage_tokens(result, "total_tokens"))
 
 
 def create_jina(spec: RerankerSpec) -> JinaReranker:

@@ -61,13 +61,9 @@ class MixedbreadReranker(RemoteReranker):
         return with_extra_body(body, request)
 
     def parse(self, result: HttpResult) -> Parsed:
-        data = result.data
-        pairs = self.pairs(result, self.items(result, data, "data"), "score")
-        usage = data.get("usage")
-        tokens = None
-        if isinstance(usage, dict):
-            tokens = usage.get("prompt_tokens", usage.get("total_tokens"))
-        return Parsed(pairs=pairs, tokens=self.number(result, tokens, "usage.prompt_tokens"))
+        pairs = self.pairs(result, self.items(result, result.data, "data"), "score")
+        return Parsed(pairs=pairs,
+                      tokens=self.usage_tokens(result, "prompt_tokens", "total_tokens"))
 
 
 def create_mixedbread(spec: RerankerSpec) -> MixedbreadReranker:

@@ -248,6 +248,14 @@ class RemoteReranker:
             out.append((item["index"], item[score_key]))
         return out
 
+    def usage_tokens(self, result: HttpResult, *keys: str) -> float | None:
+        """Tokens from ``usage.<key>``, the first of ``keys`` the answer has; None if unreported."""
+        usage = result.data.get("usage") if isinstance(result.data, dict) else None
+        if not isinstance(usage, dict):
+            return None
+        value = next((usage[key] for key in keys if key in usage), None)
+        return self.number(result, value, f"usage.{keys[0]}")
+
     def number(self, result: HttpResult, value: Any, what: str) -> float | None:
         if value is None:
             return None
