@@ -123,9 +123,28 @@ def _usd(value: float, _pos: object = None) -> str:
     return f"${value:,.2f}" if value >= 1 else f"${value:.3g}"
 
 
+LEGEND_RIGHT_MAX_ENTRIES = 8
+LEGEND_RIGHT_MAX_CHARS = 45
+
+
 def _legend_outside(ax, handles, labels, title: str | None = None) -> None:
-    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
-              title=title, title_fontsize=8, borderaxespad=0.0)
+    """A legend beside the plot; below it (the figure grows) when it would crowd the axes.
+
+    Many rerankers or long names (URLs, router slugs) in a right-hand legend squeeze the
+    axes until labels are cut off, so those go under the plot in columns instead.
+    """
+    longest = max((len(str(label)) for label in labels), default=0)
+    if len(labels) <= LEGEND_RIGHT_MAX_ENTRIES and longest <= LEGEND_RIGHT_MAX_CHARS:
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                  frameon=False, title=title, title_fontsize=8, borderaxespad=0.0)
+        return
+    fig = ax.figure
+    ncols = 2 if longest <= 60 else 1
+    rows = math.ceil(len(labels) / ncols) + (1 if title else 0)
+    width, height = fig.get_size_inches()
+    fig.set_size_inches(width, height + 0.2 * rows)
+    fig.legend(handles, labels, loc="outside lower center", ncols=ncols, frameon=False,
+               title=title, title_fontsize=8)
 
 
 def _wrap(text: str, width: int = 110) -> str:
