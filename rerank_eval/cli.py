@@ -14,7 +14,14 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from rerank_eval.suite import DatasetConfig, RerankerConfig, Suite, SuiteError, load_suite
+from rerank_eval.suite import (
+    DatasetConfig,
+    RerankerConfig,
+    Suite,
+    SuiteError,
+    load_suite,
+    suite_from_dict,
+)
 
 app = typer.Typer(
     help="Evaluate and benchmark rerankers: quality, latency and cost, side by side.",
@@ -23,6 +30,15 @@ app = typer.Typer(
 console = Console(stderr=True)
 # Results tables are wide; when piped (CI logs, files) use a width that fits them.
 out_console = Console(width=None if Console().is_terminal else 160)
+
+
+# Report options shared by `run` (which writes the report) and `report` (which rewrites it).
+BaselineRerankerOption = Annotated[str, typer.Option(
+    help="Reranker the report compares every other with (default: the first stage's own "
+    "ranking).")]
+QpsOption = Annotated[float | None, typer.Option(
+    min=0.001, help="Project cost per day/month and the concurrency needed at this many "
+    "queries per second in the report.")]
 
 
 class _RichProgress:
@@ -111,8 +127,6 @@ def build_suite(suite_file: Path | None, datasets: list[str], rerankers: list[st
     data["costs"] = costs
     if measures:
         data["measures"] = measures
-    from rerank_eval.suite import suite_from_dict
-
     return suite_from_dict(data, source=str(suite_file or "command line"),
                            base_dir=suite.base_dir if suite else None)
 
@@ -142,12 +156,8 @@ def run(
         "same folder resumes.")] = None,
     no_cache: Annotated[bool, typer.Option(
         "--no-cache", help="Bypass the response cache of remote providers.")] = False,
-    baseline_reranker: Annotated[str, typer.Option(
-        help="Reranker the report compares every other with (default: the first stage's "
-        "own ranking).")] = "first-stage",
-    qps: Annotated[float | None, typer.Option(
-        min=0.001, help="Project cost per day/month and the concurrency needed "
-        "at this many queries per second in the report.")] = None,
+    baseline_reranker: BaselineRerankerOption = "first-stage",
+    qps: QpsOption = None,
     cpu_hour_usd: Annotated[float | None, typer.Option(
         min=0, help="Hourly price of the CPU machine for local rerankers' cost "
         "(default: the dated rate in pricing.toml).")] = None,
@@ -230,12 +240,8 @@ def _print_results(summary: dict[str, Any]) -> None:
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A folder written by `run`.")],
-    baseline_reranker: Annotated[str, typer.Option(
-        help="Reranker every other is compared with (default: the first stage's own "
-        "ranking).")] = "first-stage",
-    qps: Annotated[float | None, typer.Option(
-        min=0.001, help="Project cost per day/month and the concurrency needed "
-        "at this many queries per second.")] = None,
+    baseline_reranker: BaselineRerankerOption = "first-stage",
+    qps: QpsOption = None,
 ) -> None:
     """Write report.md and report.html again for a run folder."""
     from rerank_eval.report import write_reports

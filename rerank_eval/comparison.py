@@ -24,30 +24,17 @@ KEY_COLUMNS = ("dataset", "reranker", "query_id", "n_candidates", "latency_ms")
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(PairedComparison):
+    """A paired comparison, with what was compared and its Holm-corrected p-value."""
+
     dataset: str
     measure: str
     system: str
     baseline: str
-    n_queries: int
-    baseline_mean: float
-    system_mean: float
-    delta: float
-    ci_low: float
-    ci_high: float
-    p_value: float
     p_holm: float
-    wins: int
-    ties: int
-    losses: int
-    seed: int
-    n_resamples: int
 
     def significant(self, alpha: float = 0.05) -> bool:
         return self.p_holm < alpha
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def measures_in(frame: pd.DataFrame) -> list[str]:
@@ -112,12 +99,8 @@ def _tested_group(dataset: str, measure: str,
 
 def _comparison(dataset: str, measure: str, system: str, baseline: str,
                 r: PairedComparison, p_holm: float) -> Comparison:
-    return Comparison(
-        dataset=dataset, measure=measure, system=system, baseline=baseline,
-        n_queries=r.n_queries, baseline_mean=r.baseline_mean, system_mean=r.system_mean,
-        delta=r.delta, ci_low=r.ci_low, ci_high=r.ci_high, p_value=r.p_value, p_holm=p_holm,
-        wins=r.wins, ties=r.ties, losses=r.losses, seed=r.seed, n_resamples=r.n_resamples,
-    )
+    return Comparison(**asdict(r), dataset=dataset, measure=measure, system=system,
+                      baseline=baseline, p_holm=p_holm)
 
 
 def differing_queries(new: pd.DataFrame, old: pd.DataFrame, dataset: str, reranker: str,

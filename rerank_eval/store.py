@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -141,13 +141,11 @@ def load_per_query(run_dir: Path) -> pd.DataFrame:
 
 
 def _clean(value: Any) -> Any:
-    """JSON-safe: NaN/inf become null (strict JSON), dataclasses become dicts."""
+    """JSON-safe: NaN/inf become null (strict JSON)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
-    if hasattr(value, "__dataclass_fields__"):
-        return _clean({f.name: getattr(value, f.name) for f in fields(value)})
     return value

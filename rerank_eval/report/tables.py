@@ -61,8 +61,7 @@ def format_value(value: Any, kind: str) -> str:
     if kind == "rate":
         return f"{value:,.0f}"
     if kind == "usd":
-        # Local costs are fractions of a cent: keep three significant digits.
-        return f"{value:.4f}" if value >= 0.01 or value == 0 else f"{value:.3g}"
+        return usd(value)
     if kind == "int":
         return f"{int(value):,}"
     return str(value)

@@ -13,7 +13,7 @@ import math
 import uuid
 from typing import Any
 
-from fakes.scoring import count_tokens, ranking, tokens
+from fakes.scoring import cohere_results, count_tokens, ranking, tokens
 from fakes.server import Dialect, Reject
 from fakes.validation import doc_text, optional_bool, optional_int, require_list, require_str
 
@@ -71,13 +71,7 @@ class CohereDialect(Dialect):
             ranked = ranked[:top_n]
         q = count_tokens(query)
         billable = sum(max(1, math.ceil((q + count_tokens(t)) / 500)) for t in texts)
-        results = []
-        for index, score in ranked:
-            item: dict[str, Any] = {"index": index, "relevance_score": score}
-            if return_documents:
-                doc = documents[index]
-                item["document"] = {"text": doc} if isinstance(doc, str) else doc
-            results.append(item)
+        results = cohere_results(ranked, documents, return_documents)
         payload = {"id": str(uuid.uuid4()), "results": results,
                    "meta": {"api_version": {"version": version, "is_experimental": False},
                             "billed_units": {"search_units": float(math.ceil(billable / 100))}}}

@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import Any
 
-from fakes.scoring import count_tokens, ranking, tokens
+from fakes.scoring import cohere_results, count_tokens, ranking, tokens
 from fakes.server import Dialect, Reject, bearer_auth_failure
 from fakes.validation import doc_text, optional_bool, optional_int, require_list, require_str
 
@@ -87,13 +87,7 @@ class GenericDialect(_CohereShaped):
                 words = words[-budget:] if truncate == "start" else words[:budget]
             cut.append(" ".join(words))
         ranked = self.ranked(query, cut, top_n)
-        results = []
-        for index, score in ranked:
-            item: dict[str, Any] = {"index": index, "relevance_score": score}
-            if return_documents:
-                doc = documents[index]
-                item["document"] = {"text": doc} if isinstance(doc, str) else doc
-            results.append(item)
+        results = cohere_results(ranked, documents, return_documents)
         n = self.token_count(query, cut)
         return {"id": f"rerank_{uuid.uuid4().hex}", "object": "list", "model": body["model"],
                 "results": results, "usage": {"prompt_tokens": n, "total_tokens": n}}, {}

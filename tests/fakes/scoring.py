@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from typing import Any
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -40,3 +41,17 @@ def expected_ranking(query: str, documents: Sequence[str],
 
 def count_tokens(text: str) -> int:
     return len(tokens(text))
+
+
+def cohere_results(ranked: list[tuple[int, float]], documents: list[Any],
+                   return_documents: bool) -> list[dict[str, Any]]:
+    """``results[]`` of a Cohere-shaped answer; an echoed document comes back as it was sent
+    (a string as ``{"text": ...}``, an object unchanged)."""
+    results = []
+    for index, score in ranked:
+        item: dict[str, Any] = {"index": index, "relevance_score": score}
+        if return_documents:
+            doc = documents[index]
+            item["document"] = {"text": doc} if isinstance(doc, str) else doc
+        results.append(item)
+    return results
