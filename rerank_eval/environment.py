@@ -8,27 +8,15 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import sys
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
+from rerank_eval.secrets import redact
+
 _PACKAGES = ("rerank-eval", "ir-measures", "pytrec-eval-terrier", "bm25s", "sentence-transformers",
              "transformers", "torch", "httpx", "numpy")
-_SECRET = re.compile(r"((?:api[_-]?key|token|secret|password)=)[^&\s]+", re.IGNORECASE)
-
-
-def is_secret_option(name: str) -> bool:
-    """An option whose value is a credential (``api_key``, ``token``, ...)."""
-    return _SECRET.search(f"{name}=x") is not None
-
-
-def redact(text: str) -> str:
-    """Hide ``api_key=...`` style values (spec options on the command line)."""
-    return _SECRET.sub(r"\1***", text)
-
-
 def describe_environment() -> dict[str, Any]:
     return {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -20,14 +20,15 @@ from typing import Any, Protocol
 
 from rerank_eval.bm25_index import BM25Config
 from rerank_eval.candidates import Candidates, bm25_candidates, run_file_candidates
-from rerank_eval.environment import is_secret_option, redact
 from rerank_eval.journal import CellJournal, QueryRecord
 from rerank_eval.latency import latency_summary_ms
 from rerank_eval.metrics import evaluate
 from rerank_eval.pricing import hardware_kind, hardware_price
 from rerank_eval.rerankers import Reranker, create_reranker
 from rerank_eval.rerankers.base import CorpusAware
+from rerank_eval.secrets import is_secret_option, redact
 from rerank_eval.suite import RerankerConfig, Suite
+from rerank_eval.text import file_safe
 from rerank_eval.types import Document, RerankRequest, Usage
 
 log = logging.getLogger(__name__)
@@ -363,10 +364,6 @@ def _scores_by_doc_id(
 def reranker_label(config: RerankerConfig) -> str:
     """The name results carry: the suite's label, else the spec with secrets redacted."""
     return config.label or redact(config.spec)
-
-
-def file_safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
 
 
 def _describe_error(exc: BaseException) -> str:

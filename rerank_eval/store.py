@@ -19,8 +19,9 @@ import pandas as pd
 
 from rerank_eval import atomic
 from rerank_eval.environment import describe_environment
-from rerank_eval.harness import CellResult, DatasetRun, RunResult, file_safe
+from rerank_eval.harness import CellResult, DatasetRun, RunResult
 from rerank_eval.metrics import trec_eval_order
+from rerank_eval.text import file_safe
 
 FIRST_STAGE = "first-stage"
 """Reranker name of the first stage's own ranking in per_query.csv and runs/."""

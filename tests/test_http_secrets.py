@@ -23,11 +23,10 @@ from rerank_eval.rerankers.errors import (
     ProviderError,
     RateLimitError,
     RequestTimeoutError,
-    Secret,
     ServerError,
     TransportError,
-    redact,
 )
+from rerank_eval.secrets import Secret, redact
 from rerank_eval.types import RerankRequest
 
 REQ = RerankRequest(query="cats", documents=["a cat", "a dog", "cat food"])

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from rerank_eval.cli import app
 from rerank_eval.datasets import load_beir_folder
-from rerank_eval.harness import file_safe
+from rerank_eval.text import file_safe
 
 QUICK = Path(__file__).resolve().parent.parent / "suites" / "quick"
 N_QUERIES, TOP_K = 4, 8

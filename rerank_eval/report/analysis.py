@@ -22,9 +22,9 @@ from typing import Any
 import pandas as pd
 
 from rerank_eval.comparison import Comparison, compare_systems
-from rerank_eval.harness import file_safe
 from rerank_eval.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, paired_comparison
 from rerank_eval.store import FIRST_STAGE, load_per_query, load_summary
+from rerank_eval.text import file_safe
 
 ALPHA = 0.05
 """Significance level, applied to Holm-corrected p-values."""

@@ -148,3 +148,41 @@ class CorpusAware(Protocol):
     """
 
     def index_corpus(self, documents: Sequence[Document]) -> None: ...
+
+
+@runtime_checkable
+class PricedByUsage(Protocol):
+    """Optional: a reranker whose ``usage.cost_usd`` comes from a dated price table entry.
+
+    ``price`` (a :class:`rerank_eval.pricing.Price`, or None when no entry applies) is
+    recorded beside the cost so every figure can be traced to its price and date.
+    """
+
+    price: Any
+
+
+@runtime_checkable
+class PricedByHardware(Protocol):
+    """Optional: a local reranker; its busy time (``usage.compute_s``) is priced by the hour.
+
+    ``device`` is where it runs (``cpu``, ``cuda``, ``cuda:1``, ``mps``); the harness
+    prices the busy time at that hardware's hourly rate.
+    """
+
+    device: str
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How this process runs rerankers, as opposed to what a spec says about one.
+
+    Passed to every factory; local kinds ignore what does not concern them.
+    """
+
+    response_cache: bool = True
+    """False: remote rerankers neither read nor write the response cache (``--no-cache``)."""
+    transport: Any = None
+    """An ``httpx.AsyncBaseTransport`` for remote rerankers (tests: ``httpx.ASGITransport``)."""
+    clock: Any = None
+    """A clock for waits and timings (tests: a virtual clock); None is the system clock."""
+

@@ -10,59 +10,10 @@ server, or typed into a URL, never reaches a traceback, a log or a report.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-REDACTED = "***"
-
-
-class Secret:
-    """An API key that never prints itself (repr, str and format all say ``***``)."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return f"Secret({REDACTED!r})"
-
-    __str__ = __repr__
-
-    def __format__(self, spec: str) -> str:
-        return repr(self)
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __reduce__(self) -> Any:  # pickling would copy the key into a file
-        raise TypeError("a Secret cannot be pickled")
-
-
-def redact(text: str, secrets: Iterable[Secret | str | None] = ()) -> str:
-    """Replace every secret (and any ``Bearer <token>``) in ``text`` with ``***``."""
-    for secret in secrets:
-        value = secret.reveal() if isinstance(secret, Secret) else secret
-        if value and len(value) >= 4:
-            text = text.replace(value, REDACTED)
-    return re.sub(r"(?i)(bearer\s+)[^\s\"',;]+", rf"\g<1>{REDACTED}", text)
-
-
-def safe_url(url: str) -> str:
-    """A URL fit for messages and cache keys: no user info, no query string, no fragment."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+from rerank_eval.text import clip
 
 
 class ProviderError(Exception):
@@ -171,9 +122,9 @@ def provider_message(body: bytes, content_type: str | None = None, limit: int = 
     try:
         data = json.loads(text)
     except ValueError:
-        return _clip(text, limit)
+        return clip(text, limit)
     message = _message_from(data)
-    return _clip(message if message else text, limit)
+    return clip(message if message else text, limit)
 
 
 def _message_from(data: Any) -> str | None:
@@ -195,6 +146,3 @@ def _message_from(data: Any) -> str | None:
             return "; ".join(parts)
     return None
 
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"

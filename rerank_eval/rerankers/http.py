@@ -33,15 +33,13 @@ from rerank_eval.rerankers.errors import (
     MalformedResponseError,
     ProviderError,
     RequestTimeoutError,
-    Secret,
     TransportError,
     error_for_status,
     provider_message,
-    redact,
-    safe_url,
 )
 from rerank_eval.rerankers.ratelimit import RateLimiter
 from rerank_eval.rerankers.retry import RetryPolicy
+from rerank_eval.secrets import Secret, redact, safe_url
 
 log = logging.getLogger("rerank_eval.http")
 

@@ -37,12 +37,14 @@ from typing import Any, ClassVar
 
 from rerank_eval import pricing
 from rerank_eval.rerankers.base import RerankerSpec, RerankerSpecError, check_options, option
-from rerank_eval.rerankers.errors import MissingAPIKeyError, Secret, safe_url
+from rerank_eval.rerankers.errors import MissingAPIKeyError
 from rerank_eval.rerankers.http import HttpClient, HttpResult, HttpSettings
 from rerank_eval.rerankers.response_cache import ResponseCache, request_key
 from rerank_eval.rerankers.retry import RetryPolicy
 from rerank_eval.rerankers.splitting import merge, slice_top_n, split_ranges
 from rerank_eval.rerankers.validation import validate_ranking
+from rerank_eval.secrets import Secret, safe_url
+from rerank_eval.text import clip
 from rerank_eval.types import Document, RankedResult, RerankRequest, RerankResponse, Usage
 
 log = logging.getLogger("rerank_eval.remote")
@@ -236,7 +238,7 @@ class RemoteReranker:
         if not isinstance(items, list):
             where = "the body" if key is None else f"'{key}'"
             raise self.http.malformed(result, f"{where} is not a list of results: "
-                                              f"{_clip(data)}")
+                                              f"{clip(data)}")
         return items
 
     def pairs(self, result: HttpResult, items: list[Any], score_key: str) -> list[tuple[Any, Any]]:
@@ -244,7 +246,7 @@ class RemoteReranker:
         for position, item in enumerate(items):
             if not isinstance(item, dict) or "index" not in item or score_key not in item:
                 raise self.http.malformed(
-                    result, f"result {position} lacks 'index' or '{score_key}': {_clip(item)}")
+                    result, f"result {position} lacks 'index' or '{score_key}': {clip(item)}")
             out.append((item["index"], item[score_key]))
         return out
 
@@ -396,8 +398,3 @@ def with_extra_body(body: dict[str, Any], request: RerankRequest) -> dict[str, A
     if request.extra_body:
         body.update(request.extra_body)
     return body
-
-
-def _clip(value: Any, limit: int = 200) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "…"

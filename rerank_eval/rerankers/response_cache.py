@@ -34,6 +34,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rerank_eval.text import file_safe
+
 FORMAT_VERSION = 1
 
 
@@ -62,8 +64,7 @@ class ResponseCache:
         self.root = root if root is not None else cache_root()
 
     def path_for(self, provider: str, key: str) -> Path:
-        safe_provider = "".join(c if c.isalnum() or c in "-_." else "_" for c in provider)
-        return self.root / safe_provider / key[:2] / f"{key}.json"
+        return self.root / file_safe(provider) / key[:2] / f"{key}.json"
 
     def get(self, provider: str, key: str) -> dict[str, Any] | None:
         if not self.enabled:

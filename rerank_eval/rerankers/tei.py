@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from rerank_eval.rerankers.base import RerankerSpec, RerankerSpecError, option
-from rerank_eval.rerankers.errors import safe_url
 from rerank_eval.rerankers.http import HttpResult
 from rerank_eval.rerankers.remote import Parsed, RemoteReranker, with_extra_body
+from rerank_eval.secrets import safe_url
 from rerank_eval.types import Document, RerankRequest
 
 
