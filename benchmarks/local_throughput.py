@@ -28,12 +28,11 @@ import argparse
 import asyncio
 import os
 import resource
-import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+"""Where ``../shared/datasets`` is looked for; ``rerank_eval`` itself is the installed package."""
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -75,7 +74,7 @@ def build_cross_encoder(folder: Path) -> Path:
 
     from transformers import AutoModelForSequenceClassification
 
-    from rerank_eval.rerankers.local_loading import default_biencoder_source
+    from rerank_eval.rerankers.local.loading import default_biencoder_source
 
     source = Path(default_biencoder_source())
     model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=1,
@@ -111,7 +110,7 @@ async def main(args: argparse.Namespace) -> None:
     from rerank_eval.bm25_index import BM25Config, BM25Index
     from rerank_eval.datasets import load_dataset
     from rerank_eval.rerankers import create_reranker
-    from rerank_eval.rerankers.local_loading import default_biencoder_source
+    from rerank_eval.rerankers.local.loading import default_biencoder_source
     from rerank_eval.types import RerankRequest
 
     cross_path = args.cross_encoder

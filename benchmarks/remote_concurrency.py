@@ -1,8 +1,8 @@
 """How close does a remote reranker get to ideal concurrency?
 
-300 queries against a fake Cohere API (a real HTTP server on 127.0.0.1, in its own
-process so it does not share the client's GIL) that answers every request after
-50 ms, with the reranker's concurrency set to 16. The ideal wall time is
+300 queries against a fake Cohere API (:mod:`rerank_eval.testing.fakes` on a real socket
+on 127.0.0.1, in its own process so it does not share the client's GIL) that answers
+every request after 50 ms, with the reranker's concurrency set to 16. The ideal wall time is
 300 × 0.05 / 16 s; the script prints the measured wall time and the ratio.
 
     .venv/bin/python benchmarks/remote_concurrency.py [--queries 300] [--delay 0.05]
@@ -27,15 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from fakes.cohere import CohereDialect  # noqa: E402
-from fakes.server import FAKE_KEY, FakeServer  # noqa: E402
-
-from rerank_eval.rerankers import create_reranker  # noqa: E402
-from rerank_eval.types import RerankRequest  # noqa: E402
+from rerank_eval.rerankers import create_reranker
+from rerank_eval.testing.fakes import FAKE_KEY, FakeServer
+from rerank_eval.testing.fakes.cohere import CohereDialect
+from rerank_eval.types import RerankRequest
 
 
 def serve(delay_s: float, port_queue, stop_event) -> None:
@@ -80,10 +75,9 @@ async def drive(url: str, queries: int, concurrency: int) -> dict[str, float]:
 
 async def drive_harness(url: str, queries: int, concurrency: int) -> dict[str, float]:
     """The same load through the harness: BM25 top-20 over a generated collection."""
-    from _beir import write_beir
-
     from rerank_eval.harness import Harness
     from rerank_eval.suite import suite_from_dict
+    from rerank_eval.testing.beir import write_beir
 
     work = Path(tempfile.mkdtemp(prefix="rerank-eval-bench-"))
     corpus = {f"d{i}": ("", f"passage {i} about the capital of country {i % 50}")

@@ -167,8 +167,6 @@ def run(
 ) -> None:
     """Rerank datasets with each reranker; write summary.json, per_query.csv, runs/ and reports."""
     _setup_logging(verbose)
-    if no_cache:
-        os.environ["RERANK_EVAL_NO_CACHE"] = "1"
     try:
         suite = build_suite(suite_file, dataset, reranker, top_k, max_queries, measure,
                             run_file, stemmer, {"cpu_hour_usd": cpu_hour_usd,
@@ -177,12 +175,12 @@ def run(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     out_dir = out or Path("reports") / suite.name
-    result = _run_suite(suite, out_dir)
+    result = _run_suite(suite, out_dir, response_cache=not no_cache)
     from rerank_eval.report import write_reports
-    from rerank_eval.store import load_summary
+    from rerank_eval.store import read_run
 
     reports = write_reports(out_dir, baseline=baseline_reranker, qps=qps)
-    _print_results(load_summary(out_dir))
+    _print_results(read_run(out_dir).summary)
     console.print(f"results in [bold]{out_dir}[/bold]: summary.json, per_query.csv, runs/, "
                   f"{', '.join(p.name for p in reports)}")
     if result.failed:
@@ -190,20 +188,21 @@ def run(
         raise typer.Exit(1)
 
 
-def _run_suite(suite: Suite, out_dir: Path) -> Any:
+def _run_suite(suite: Suite, out_dir: Path, response_cache: bool = True) -> Any:
     from rerank_eval.run_lock import RunLockedError, hold_run_lock
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     try:
         with hold_run_lock(out_dir):
-            return _run_locked(suite, out_dir, columns)
+            return _run_locked(suite, out_dir, columns, response_cache)
     except RunLockedError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
 
 
-def _run_locked(suite: Suite, out_dir: Path, columns: tuple[Any, ...]) -> Any:
+def _run_locked(suite: Suite, out_dir: Path, columns: tuple[Any, ...],
+                response_cache: bool) -> Any:
     from rerank_eval.candidates import CandidatesError
     from rerank_eval.datasets import DatasetError
     from rerank_eval.harness import Harness
@@ -211,7 +210,8 @@ def _run_locked(suite: Suite, out_dir: Path, columns: tuple[Any, ...]) -> Any:
 
     with Progress(*columns, console=console, transient=False) as progress:
         harness = Harness(suite, out_dir, progress=_RichProgress(progress),
-                          on_cell_done=lambda partial: write_run_dir(partial, out_dir))
+                          on_cell_done=lambda partial: write_run_dir(partial, out_dir),
+                          response_cache=response_cache)
         try:
             result = asyncio.run(harness.run())
         except (DatasetError, CandidatesError, SuiteError) as exc:
@@ -225,7 +225,7 @@ def _run_locked(suite: Suite, out_dir: Path, columns: tuple[Any, ...]) -> Any:
     return result
 
 
-def _print_results(summary: dict[str, Any]) -> None:
+def _print_results(summary: Any) -> None:
     from rerank_eval.report.tables import format_value, leaderboard
 
     for name, (columns, rows) in leaderboard(summary).items():
@@ -248,7 +248,7 @@ def report(
 
     try:
         written = write_reports(run_dir, baseline=baseline_reranker, qps=qps)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     console.print("wrote " + ", ".join(str(p) for p in written))
@@ -302,14 +302,16 @@ def compare(
 ) -> None:
     """Compare two runs of the same rerankers, paired by query, and list queries that changed."""
     from rerank_eval.comparison import compare_runs, differing_queries
-    from rerank_eval.store import load_per_query
+    from rerank_eval.store import read_run
 
     try:
-        new, old = load_per_query(run_a), load_per_query(run_b)
-    except FileNotFoundError as exc:
+        run_new, run_old = read_run(run_a), read_run(run_b)
+        new, old = run_new.require_per_query(), run_old.require_per_query()
+        measures = measure or [m for m in run_new.measures if m in run_old.measures]
+        comparisons = compare_runs(new, old, measures)
+    except (FileNotFoundError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    comparisons = compare_runs(new, old, measure or None)
     table = Table(title=f"{run_a} vs {run_b}", title_justify="left")
     for title in ("dataset", "reranker", "measure", "old", "new", "Δ", "95% CI", "p (Holm)",
                   "W/T/L", "changed queries"):
@@ -332,28 +334,63 @@ def _num(value: float | None, signed: bool = False) -> str:
 
 
 @app.command()
-def providers() -> None:
-    """List the reranker kinds, their argument, environment variables and dated prices."""
+def providers(
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the same listing as JSON (kinds, env vars, options, prices).")]
+    = False,
+) -> None:
+    """List the reranker kinds, their argument, environment variables and dated prices.
+
+    Generated from the registry: each kind (and each remote provider's profile) declares
+    every environment variable it reads, its options and how it is priced.
+    """
+    import dataclasses
+    import json
+
     from rerank_eval import pricing
     from rerank_eval.rerankers import known_kinds
+    from rerank_eval.rerankers.registry import SHARED_ENV_VARS
+
+    table_prices: dict[str, list[pricing.Price]] = {}
+    for price in pricing.price_table():
+        table_prices.setdefault(price.provider, []).append(price)
+    hardware = [h for h in (pricing.hardware_price("cpu"), pricing.hardware_price("cuda")) if h]
+    kinds = known_kinds()
+
+    def prices_of(kind: Any) -> list[Any]:
+        if kind.cost_basis == "hardware":
+            return hardware
+        return table_prices.get(kind.price_provider, []) if kind.price_provider else []
+
+    if as_json:
+        listing = {
+            "kinds": [{
+                "kind": kind.kind, "summary": kind.summary, "arg_help": kind.arg_help,
+                "env_vars": list(kind.env_vars), "cost_basis": kind.cost_basis,
+                "price_provider": kind.price_provider, "options": list(kind.options),
+                "prices": [dataclasses.asdict(p) for p in prices_of(kind)],
+            } for kind in kinds],
+            "shared_env_vars": SHARED_ENV_VARS,
+        }
+        typer.echo(json.dumps(listing, indent=2, ensure_ascii=False))
+        return
 
     table = Table(title="reranker kinds", title_justify="left", show_lines=True)
     for title in ("spec", "what", "environment", "prices (per unit, date seen)"):
         table.add_column(title)
-    prices: dict[str, list[str]] = {}
-    for price in pricing.price_table():
-        prices.setdefault(price.provider, []).append(
-            f"{price.model}: ${price.usd:g} per {price.per:,.0f} {price.unit}s ({price.date})")
-    for kind in known_kinds():
+    for kind in kinds:
         spec = f"{kind.kind}:{kind.arg_help}" if kind.arg_help else kind.kind
-        listed = prices.get(kind.kind)
-        if listed is None and kind.kind in ("bm25", "biencoder", "cross-encoder"):
+        if kind.cost_basis == "hardware":
             listed = [f"busy time at ${h.usd_per_hour:g} per {h.device} hour ({h.date})"
-                      for h in (pricing.hardware_price("cpu"), pricing.hardware_price("cuda"))
-                      if h]
+                      for h in hardware]
+        else:
+            listed = [f"{p.model}: ${p.usd:g} per {p.per:,.0f} {p.unit}s ({p.date})"
+                      for p in prices_of(kind)]
         table.add_row(spec, kind.summary, ", ".join(kind.env_vars),
                       "\n".join(listed or ["no dated price: cost is reported as unknown"]))
     out_console.print(table)
+    shared = "; ".join(f"{name}: {what}" for name, what in SHARED_ENV_VARS.items())
+    out_console.print(f"Every remote kind also reads: {shared}", highlight=False, markup=False)
 
 
 if __name__ == "__main__":

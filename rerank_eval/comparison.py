@@ -3,6 +3,9 @@
 Used by the reports (a leaderboard with confidence intervals and significance marks),
 by ``rerank-eval compare`` (two runs paired by query) and ``rerank-eval check``
 (a failing exit code on a significant regression).
+
+The measures to compare are always given: a run folder declares which columns of its
+per_query.csv are measures (:attr:`rerank_eval.store.RunFolder.measures`).
 """
 
 from __future__ import annotations
@@ -20,8 +23,6 @@ from rerank_eval.stats import (
     paired_comparison,
 )
 
-KEY_COLUMNS = ("dataset", "reranker", "query_id", "n_candidates", "latency_ms")
-
 
 @dataclass(frozen=True)
 class Comparison(PairedComparison):
@@ -37,15 +38,10 @@ class Comparison(PairedComparison):
         return self.p_holm < alpha
 
 
-def measures_in(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if c not in KEY_COLUMNS]
-
-
-def compare_systems(frame: pd.DataFrame, baseline: str, systems: Sequence[str] | None = None,
-                    measures: Sequence[str] | None = None, *, seed: int = DEFAULT_SEED,
+def compare_systems(frame: pd.DataFrame, baseline: str, measures: Sequence[str],
+                    systems: Sequence[str] | None = None, *, seed: int = DEFAULT_SEED,
                     n_resamples: int = DEFAULT_RESAMPLES) -> list[Comparison]:
     """Each system against ``baseline`` on every dataset that has both; Holm per dataset+measure."""
-    measures = list(measures or measures_in(frame))
     comparisons: list[Comparison] = []
     for dataset, rows in frame.groupby("dataset", sort=True):
         rerankers = list(dict.fromkeys(rows["reranker"]))
@@ -59,14 +55,18 @@ def compare_systems(frame: pd.DataFrame, baseline: str, systems: Sequence[str] |
     return comparisons
 
 
-def compare_runs(new: pd.DataFrame, old: pd.DataFrame, measures: Sequence[str] | None = None,
+def compare_runs(new: pd.DataFrame, old: pd.DataFrame, measures: Sequence[str],
                  *, seed: int = DEFAULT_SEED,
                  n_resamples: int = DEFAULT_RESAMPLES) -> list[Comparison]:
     """Each reranker of ``new`` against the same reranker in ``old``, paired by query.
 
-    Holm-corrected across the rerankers compared on one dataset and measure.
+    Holm-corrected across the rerankers compared on one dataset and measure. A measure
+    missing from either frame is an error (ValueError), not a silent skip.
     """
-    measures = list(measures or [m for m in measures_in(new) if m in old.columns])
+    for name, frame in (("new", new), ("old", old)):
+        missing = [m for m in measures if m not in frame.columns]
+        if missing:
+            raise ValueError(f"the {name} run has no per-query values of {', '.join(missing)}")
     comparisons: list[Comparison] = []
     for dataset, new_rows in new.groupby("dataset", sort=True):
         old_rows = old[old["dataset"] == dataset]

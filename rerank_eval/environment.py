@@ -1,7 +1,8 @@
-"""What a result was measured on: software versions, processor, accelerator, command line.
+"""What a result was measured on: software versions, processor, accelerator, command line,
+and the price table its costs were computed with.
 
-Recorded in every summary so that a latency or throughput figure can be traced to the
-machine that produced it. Secrets in the command line are redacted.
+Recorded in every summary so that a latency, throughput or cost figure can be traced to
+the machine and the prices that produced it. Secrets in the command line are redacted.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from rerank_eval.secrets import redact
 
 _PACKAGES = ("rerank-eval", "ir-measures", "pytrec-eval-terrier", "bm25s", "sentence-transformers",
              "transformers", "torch", "httpx", "numpy")
+
+
 def describe_environment() -> dict[str, Any]:
     return {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -28,7 +31,24 @@ def describe_environment() -> dict[str, Any]:
         "accelerator": _accelerator(),
         "packages": {name: _version(name) for name in _PACKAGES},
         "command": redact(" ".join(sys.argv)),
+        "price_table": describe_price_table(),
     }
+
+
+def describe_price_table() -> dict[str, Any]:
+    """Which price table priced this run: its files, size and the dates of its entries."""
+    from rerank_eval import pricing
+
+    try:
+        prices = pricing.price_table()
+    except (OSError, ValueError) as exc:
+        return {"description": f"price table: not readable ({exc})", "dates": []}
+    dates = sorted({p.date for p in prices if p.date != "user"})
+    extra = " plus $RERANK_EVAL_PRICES" if os.environ.get("RERANK_EVAL_PRICES") else ""
+    span = f"dated {dates[0]} to {dates[-1]}" if len(dates) > 1 else (
+        f"dated {dates[0]}" if dates else "undated")
+    return {"description": f"price table: rerank_eval/pricing.toml{extra}, {len(prices)} "
+                           f"entries {span}", "dates": dates}
 
 
 def _version(package: str) -> str | None:

@@ -4,32 +4,45 @@ For each dataset: load it, take the first stage's candidates, evaluate the first
 (its recall@k is the ceiling of every reranker). For each reranker: send each query's
 candidates through the one interface, time every call, journal every finished query
 (so an interrupted run resumes), then evaluate with ir-measures. The harness never
-knows whether a reranker is a local model or a remote API.
+knows whether a reranker is a local model or a remote API: it uses the protocol and its
+explicit optional parts (:mod:`rerank_eval.rerankers.base`) only.
+
+What it produces are the record types of the output contract (:mod:`rerank_eval.records`),
+which :mod:`rerank_eval.store` writes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from rerank_eval.bm25_index import BM25Config
 from rerank_eval.candidates import Candidates, bm25_candidates, run_file_candidates
-from rerank_eval.journal import CellJournal, QueryRecord
+from rerank_eval.journal import CellJournal, journal_path
 from rerank_eval.latency import latency_summary_ms
 from rerank_eval.metrics import evaluate
 from rerank_eval.pricing import hardware_kind, hardware_price
-from rerank_eval.rerankers import Reranker, create_reranker
-from rerank_eval.rerankers.base import CorpusAware
+from rerank_eval.ranking import validate_ranking
+from rerank_eval.records import (
+    CellResult,
+    DatasetResult,
+    DatasetSummary,
+    FirstStageSummary,
+    PriceRecord,
+    QueryRecord,
+    RunResult,
+    SuiteSummary,
+)
+from rerank_eval.rerankers import Reranker, Runtime, create_reranker
+from rerank_eval.rerankers.base import CorpusAware, PricedByHardware, PricedByUsage
 from rerank_eval.secrets import is_secret_option, redact
 from rerank_eval.suite import RerankerConfig, Suite
-from rerank_eval.text import file_safe
-from rerank_eval.types import Document, RerankRequest, Usage
+from rerank_eval.types import Document, RankedResult, RerankRequest, Usage
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +73,8 @@ class _SilentProgress:
 
 @dataclass
 class DatasetRun:
+    """A dataset being run: what the harness needs of it, beyond what it records."""
+
     name: str
     split: str
     fingerprint: str
@@ -71,63 +86,42 @@ class DatasetRun:
     qrels: dict[str, dict[str, int]]
     warnings: list[str] = field(default_factory=list)
 
-
-@dataclass
-class CellResult:
-    dataset: str
-    reranker: str
-    spec: str
-    n_queries: int = 0
-    metrics: dict[str, float] = field(default_factory=dict)
-    per_query_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
-    records: dict[str, QueryRecord] = field(default_factory=dict)
-    latency_ms: dict[str, float] = field(default_factory=dict)
-    throughput_docs_per_s: float | None = None
-    wall_s: float = 0.0
-    concurrency: int = 1
-    usage: Usage = field(default_factory=Usage)
-    score_kind: str | None = None
-    errors: int = 0
-    error_messages: list[str] = field(default_factory=list)
-    resumed_queries: int = 0
-    price: dict[str, Any] | None = None
-    """The price behind ``usage.cost_usd`` (amount, unit, date, source), for tracing."""
-
-    @property
-    def failed(self) -> bool:
-        return self.errors > 0
-
-    def run(self) -> dict[str, dict[str, float]]:
-        return {qid: rec.scores for qid, rec in sorted(self.records.items())}
-
-
-@dataclass
-class RunResult:
-    suite: Suite
-    datasets: list[DatasetRun]
-    cells: list[CellResult]
-
-    @property
-    def failed(self) -> bool:
-        return any(cell.failed for cell in self.cells)
+    def result(self) -> DatasetResult:
+        """The dataset as the output contract records it."""
+        first_stage = FirstStageSummary(method=self.candidates.method,
+                                        top_k=self.candidates.top_k,
+                                        metrics=self.first_stage_metrics,
+                                        details=dict(self.candidates.config))
+        summary = DatasetSummary(name=self.name, split=self.split, fingerprint=self.fingerprint,
+                                 n_docs=self.n_docs, n_queries=len(self.query_ids),
+                                 first_stage=first_stage, warnings=self.warnings)
+        return DatasetResult(summary=summary, query_ids=self.query_ids,
+                             first_stage_run=self.candidates.as_run(),
+                             first_stage_per_query=self.first_stage_per_query)
 
 
 class Harness:
     def __init__(self, suite: Suite, out_dir: Path, progress: ProgressSink | None = None,
-                 on_cell_done: Any = None) -> None:
+                 on_cell_done: Callable[[RunResult], None] | None = None, *,
+                 response_cache: bool = True) -> None:
         self.suite = suite
         self.out_dir = Path(out_dir)
         self.progress = progress or _SilentProgress()
         self.on_cell_done = on_cell_done
         """Called with the RunResult so far after every cell (the store writes it to disk)."""
+        self.runtime = Runtime(response_cache=response_cache)
+        """How rerankers run here; ``response_cache=False`` is ``--no-cache``."""
 
     async def run(self) -> RunResult:
-        result = RunResult(suite=self.suite, datasets=[], cells=[])
+        suite = self.suite
+        result = RunResult(suite=SuiteSummary(name=suite.name, description=suite.description,
+                                              measures=list(suite.measures),
+                                              max_queries=suite.max_queries))
         rerankers = self._create_rerankers()
         try:
             for dataset_config in self.suite.datasets:
                 dataset_run, dataset = self._prepare_dataset(dataset_config)
-                result.datasets.append(dataset_run)
+                result.datasets.append(dataset_run.result())
                 for config in self.suite.rerankers:
                     label = reranker_label(config)
                     reranker = rerankers[label]
@@ -154,7 +148,8 @@ class Harness:
             if label in created:
                 raise ValueError(f"two rerankers are both named {label!r}; give one a label")
             try:
-                created[label] = create_reranker(config.spec, config.options)
+                created[label] = create_reranker(config.spec, config.options,
+                                                 runtime=self.runtime)
             except Exception as exc:  # reported per cell; other rerankers still run
                 log.error("cannot create reranker %s: %s", label, _describe_error(exc))
                 created[label] = exc
@@ -201,9 +196,9 @@ class Harness:
     async def _run_cell(self, dataset_run: DatasetRun, dataset: Any, reranker: Reranker,
                         label: str, config: RerankerConfig) -> CellResult:
         cell = CellResult(dataset=dataset_run.name, reranker=label, spec=redact(config.spec),
-                          concurrency=max(1, int(getattr(reranker, "max_concurrency", 1))))
+                          concurrency=max(1, int(reranker.max_concurrency)))
         journal = CellJournal(
-            self.out_dir / "cells" / file_safe(dataset_run.name) / f"{file_safe(label)}.jsonl",
+            journal_path(self.out_dir, dataset_run.name, label),
             fingerprint={
                 "dataset": dataset_run.fingerprint, "split": dataset_run.split,
                 "candidates": dataset_run.candidates.describe(), "spec": redact(config.spec),
@@ -255,15 +250,10 @@ class Harness:
                     query=dataset.queries[query_id],
                     documents=[Document(text=dataset.corpus[d].full_text, id=d) for d in doc_ids],
                 )
-                began = time.perf_counter()
                 try:
                     response = await reranker.rerank(request)
-                    latency = time.perf_counter() - began
-                    if response.usage.cache_hits and not response.usage.requests:
-                        # Served from the response cache: report the original call's latency,
-                        # which the cache kept, not the microseconds of a disk read.
-                        latency = response.latency_s
-                    scores = _scores_by_doc_id(response.results, doc_ids, reranker.name)
+                    scores = _scores_by_doc_id(response.results, doc_ids, reranker.name,
+                                               request.top_n)
                 except Exception as exc:
                     cell.errors += 1
                     consecutive_failures += 1
@@ -278,7 +268,7 @@ class Harness:
                             "with no success")
                     return
                 consecutive_failures = 0
-                record = QueryRecord(query_id=query_id, order=order, latency_s=latency,
+                record = QueryRecord(query_id=query_id, order=order, latency_s=response.latency_s,
                                      n_candidates=len(doc_ids), scores=scores,
                                      usage=response.usage)
                 records[query_id] = record
@@ -295,17 +285,21 @@ class Harness:
     def _price(self, cell: CellResult, reranker: Reranker) -> None:
         """Record the price behind the cost; price local busy time by the hardware hour.
 
-        Remote adapters compute cost from reported usage themselves and expose the
-        ``price`` they used. A local reranker reports its busy seconds
+        A reranker priced by usage (:class:`PricedByUsage`, the remote ones) computes cost
+        from reported usage itself and exposes the ``price`` it used. A reranker priced by
+        hardware (:class:`PricedByHardware`, the local ones) reports its busy seconds
         (``usage.compute_s``) and its ``device``; that time is priced at the hourly rate
         of the hardware (suite ``[costs]``, else pricing.toml's dated default), so local
         and remote land on one cost scale.
         """
-        remote_price = getattr(reranker, "price", None)
-        if remote_price is not None:
-            cell.price = _price_record(remote_price)
+        if isinstance(reranker, PricedByUsage) and reranker.price is not None:
+            price = reranker.price
+            cell.price = PriceRecord(usd=price.usd, per=price.per, unit=price.unit,
+                                     date=price.date, source=price.source)
             return
-        device = getattr(reranker, "device", None)
+        if not isinstance(reranker, PricedByHardware):
+            return
+        device = reranker.device
         if device is None or cell.usage.compute_s is None or cell.usage.cost_usd is not None:
             return
         costs = self.suite.costs
@@ -315,9 +309,9 @@ class Harness:
         if hourly is None:
             return
         cell.usage = cell.usage.with_cost(hourly.cost(cell.usage.compute_s))
-        cell.price = {"usd": hourly.usd_per_hour, "per": 1, "unit": f"{hourly.device}_hour",
-                      "date": hourly.date, "source": hourly.source,
-                      "instance": hourly.instance, "device": str(device)}
+        cell.price = PriceRecord(usd=hourly.usd_per_hour, per=1, unit=f"{hourly.device}_hour",
+                                 date=hourly.date, source=hourly.source,
+                                 instance=hourly.instance, device=str(device))
 
     def _summarise(self, cell: CellResult, dataset_run: DatasetRun) -> None:
         records = cell.records
@@ -339,26 +333,16 @@ class Harness:
         cell.throughput_docs_per_s = docs / cell.wall_s if cell.wall_s > 0 else None
 
 
-def _price_record(price: Any) -> dict[str, Any]:
-    return {"usd": price.usd, "per": price.per, "unit": price.unit, "date": price.date,
-            "source": price.source}
-
-
-def _scores_by_doc_id(
-    results: Sequence[Any], doc_ids: Sequence[str], name: str
-) -> dict[str, float]:
+def _scores_by_doc_id(results: Sequence[RankedResult], doc_ids: Sequence[str], name: str,
+                      top_n: int | None) -> dict[str, float]:
     """Map a response's (index, score) pairs to doc ids, refusing anything ambiguous."""
-    scores: dict[str, float] = {}
-    for result in results:
-        index, score = result.index, float(result.relevance_score)
-        if not 0 <= index < len(doc_ids):
-            raise ValueError(f"{name} returned index {index} for {len(doc_ids)} documents")
-        if not math.isfinite(score):
-            raise ValueError(f"{name} returned a non-finite score {score} for index {index}")
-        if doc_ids[index] in scores:
-            raise ValueError(f"{name} returned index {index} twice")
-        scores[doc_ids[index]] = score
-    return scores
+
+    def fail(reason: str) -> Exception:
+        return ValueError(f"{name} returned an invalid ranking: {reason}")
+
+    pairs = [(r.index, r.relevance_score) for r in results]
+    ranked = validate_ranking(pairs, len(doc_ids), top_n, fail)
+    return {doc_ids[r.index]: r.relevance_score for r in ranked}
 
 
 def reranker_label(config: RerankerConfig) -> str:

@@ -5,6 +5,10 @@ flushed) the moment it completes, and a later run over the same cell with the sa
 fingerprint skips what the journal already holds. A journal whose fingerprint does not
 match (other candidates, options or dataset bytes) is set aside, not mixed in.
 A torn last line (the process died mid-write) is ignored.
+
+The header carries ``schema_version`` (:mod:`rerank_eval.records`); a journal without one
+(version 0) holds the same records and is resumed. Readers that only want the records
+(the report's latency distributions) use :func:`read_journal`, which checks no fingerprint.
 """
 
 from __future__ import annotations
@@ -12,38 +16,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rerank_eval.types import Usage
+from rerank_eval.records import SCHEMA_VERSION, QueryRecord, SchemaError, schema_version
+from rerank_eval.text import file_safe
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class QueryRecord:
-    """One reranked query: the scores given to its candidates, what it used, how long it took."""
-
-    query_id: str
-    order: int
-    """Position in the cell's request sequence; 0 is the cold (first) request."""
-    latency_s: float
-    n_candidates: int
-    scores: dict[str, float]
-    usage: Usage = field(default_factory=Usage)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": "query", **asdict(self)}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> QueryRecord:
-        return cls(
-            query_id=data["query_id"], order=int(data["order"]), latency_s=float(data["latency_s"]),
-            n_candidates=int(data["n_candidates"]),
-            scores={k: float(v) for k, v in data["scores"].items()},
-            usage=Usage(**data.get("usage", {})),
-        )
 
 
 @dataclass
@@ -67,32 +47,23 @@ class CellJournal:
             return empty
         lines = self.path.read_text(encoding="utf-8").splitlines()
         header = _parse(lines[0]) if lines else None
-        if not header or header.get("fingerprint") != self.fingerprint:
+        if not header or header.get("fingerprint") != self.fingerprint or not _readable(header):
             stale = self.path.with_suffix(".stale.jsonl")
             os.replace(self.path, stale)
             log.info("journal %s is for another configuration; moved to %s", self.path, stale)
             return empty
-        contents = JournalContents(records={}, wall_s=0.0, meta=header.get("meta", {}))
-        for line in lines[1:]:
-            entry = _parse(line)
-            if entry is None:
-                continue
-            if entry.get("type") == "query":
-                record = QueryRecord.from_json(entry)
-                contents.records[record.query_id] = record
-            elif entry.get("type") == "segment":
-                contents.wall_s += float(entry["wall_s"])
-        return contents
+        return _contents(header, lines[1:])
 
     def open(self, meta: dict[str, Any] | None = None) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         new = not self.path.exists()
         self._handle = self.path.open("a", encoding="utf-8")
         if new:
-            self._write({"type": "header", "fingerprint": self.fingerprint, "meta": meta or {}})
+            self._write({"type": "header", "schema_version": SCHEMA_VERSION,
+                         "fingerprint": self.fingerprint, "meta": meta or {}})
 
     def append(self, record: QueryRecord) -> None:
-        self._write(record.to_json())
+        self._write(record.to_dict())
 
     def close_segment(self, wall_s: float) -> None:
         self._write({"type": "segment", "wall_s": wall_s})
@@ -106,9 +77,53 @@ class CellJournal:
         self._handle.flush()
 
 
+def read_journal(path: Path) -> JournalContents | None:
+    """A journal's records as they stand (later lines win), whatever its fingerprint.
+
+    None when there is no journal; raises :class:`~rerank_eval.records.SchemaError` for
+    one written by a newer rerank-eval.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = _parse(lines[0]) if lines else None
+    if header is None or header.get("type") != "header":
+        return _contents({}, lines)
+    schema_version(header, str(path))
+    return _contents(header, lines[1:])
+
+
+def _readable(header: dict[str, Any]) -> bool:
+    try:
+        schema_version(header, "journal")
+    except SchemaError:
+        return False
+    return True
+
+
+def _contents(header: dict[str, Any], lines: list[str]) -> JournalContents:
+    contents = JournalContents(records={}, wall_s=0.0, meta=header.get("meta", {}))
+    for line in lines:
+        entry = _parse(line)
+        if entry is None:
+            continue
+        if entry.get("type") == "query":
+            record = QueryRecord.from_dict(entry)
+            contents.records[record.query_id] = record
+        elif entry.get("type") == "segment":
+            contents.wall_s += float(entry["wall_s"])
+    return contents
+
+
 def _parse(line: str) -> dict[str, Any] | None:
     try:
         value = json.loads(line)
     except json.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def journal_path(run_dir: Path, dataset: str, reranker: str) -> Path:
+    """Where a run folder keeps the journal of one dataset x reranker cell."""
+    return Path(run_dir) / "cells" / file_safe(dataset) / f"{file_safe(reranker)}.jsonl"

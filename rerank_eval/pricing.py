@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rerank_eval.money import price_text
+
 UNITS = ("token", "search_unit")
 _TABLE = Path(__file__).with_name("pricing.toml")
 
@@ -44,8 +46,7 @@ class Price:
         return quantity / self.per * self.usd
 
     def describe(self) -> str:
-        per = f"{self.per:,.0f}".replace(",000,000", "M").replace(",000", "K")
-        return f"${self.usd:g} per {per} {self.unit}s ({self.date}; {self.source})"
+        return f"{price_text(self.usd, self.per, self.unit)} ({self.date}; {self.source})"
 
 
 def _read(path: Path) -> list[Price]:
@@ -109,9 +110,6 @@ class HardwarePrice:
 
     def cost(self, compute_s: float | None) -> float | None:
         return None if compute_s is None else compute_s / 3600.0 * self.usd_per_hour
-
-    def describe(self) -> str:
-        return f"${self.usd_per_hour:g} per {self.device} hour ({self.instance}; {self.date})"
 
 
 def hardware_kind(device: str) -> str:

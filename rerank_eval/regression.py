@@ -6,17 +6,19 @@ randomization p-value is below ``alpha``. With only a baseline ``summary.json`` 
 nothing to pair, so a regression is a mean drop larger than ``tolerance``. A baseline
 cell missing from the new run, or a new cell with errors, also fails the check: a CI
 gate must not pass because something did not run.
+
+Both sides are read through :func:`rerank_eval.store.read_run` / ``read_summary``, so a
+baseline written by an older rerank-eval (an unversioned summary.json) still gates.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rerank_eval.comparison import Comparison, compare_runs
-from rerank_eval.store import load_per_query, load_summary
+from rerank_eval.records import RunSummary
+from rerank_eval.store import RunFolder, read_run, read_summary
 
 
 @dataclass
@@ -44,19 +46,23 @@ class CheckResult:
 
 def check(run_dir: Path, baseline: Path, measures: list[str], *, alpha: float = 0.05,
           tolerance: float = 0.01) -> CheckResult:
-    current_summary = load_summary(run_dir)
+    current = read_run(run_dir)
+    baseline = Path(baseline)
     if baseline.is_dir() and (baseline / "per_query.csv").is_file():
-        result = _paired(run_dir, baseline, measures, alpha)
-        baseline_summary = load_summary(baseline)
+        old = read_run(baseline)
+        result = _paired(current, old, measures, alpha)
+        baseline_summary = old.summary
     else:
-        baseline_summary = _load_summary_file(baseline)
-        result = _unpaired(current_summary, baseline_summary, measures, tolerance)
-    _missing_and_errors(current_summary, baseline_summary, result)
+        baseline_summary = _baseline_summary(baseline)
+        result = _unpaired(current.summary, baseline_summary, measures, tolerance)
+    _missing_and_errors(current.summary, baseline_summary, result)
     return result
 
 
-def _paired(run_dir: Path, baseline: Path, measures: list[str], alpha: float) -> CheckResult:
-    comparisons = compare_runs(load_per_query(run_dir), load_per_query(baseline), measures)
+def _paired(current: RunFolder, baseline: RunFolder, measures: list[str],
+            alpha: float) -> CheckResult:
+    comparisons = compare_runs(current.require_per_query(), baseline.require_per_query(),
+                               measures)
     result = CheckResult(paired=True)
     for c in comparisons:
         result.findings.append(Finding(
@@ -76,16 +82,16 @@ def _verdict(c: Comparison, alpha: float) -> str:
     return "ok"
 
 
-def _unpaired(current: dict[str, Any], baseline: dict[str, Any], measures: list[str],
+def _unpaired(current: RunSummary, baseline: RunSummary, measures: list[str],
               tolerance: float) -> CheckResult:
     result = CheckResult(paired=False)
-    now = {(r["dataset"], r["reranker"]): r for r in current.get("results", [])}
-    for row in baseline.get("results", []):
-        key = (row["dataset"], row["reranker"])
+    now = {(r.dataset, r.reranker): r for r in current.results}
+    for row in baseline.results:
+        key = (row.dataset, row.reranker)
         if key not in now:
             continue
         for measure in measures:
-            old, new = row["metrics"].get(measure), now[key]["metrics"].get(measure)
+            old, new = row.metrics.get(measure), now[key].metrics.get(measure)
             if old is None or new is None:
                 continue
             delta = new - old
@@ -99,28 +105,25 @@ def _unpaired(current: dict[str, Any], baseline: dict[str, Any], measures: list[
     return result
 
 
-def _missing_and_errors(current: dict[str, Any], baseline: dict[str, Any],
+def _missing_and_errors(current: RunSummary, baseline: RunSummary,
                         result: CheckResult) -> None:
-    now = {(r["dataset"], r["reranker"]): r for r in current.get("results", [])}
-    for row in baseline.get("results", []):
-        key = (row["dataset"], row["reranker"])
+    now = {(r.dataset, r.reranker): r for r in current.results}
+    for row in baseline.results:
+        key = (row.dataset, row.reranker)
         if key not in now:
             result.findings.append(Finding(*key, measure="", baseline=None, current=None,
                                            delta=None, p_holm=None, verdict="missing",
                                            detail="in the baseline but not in this run"))
     for key, row in now.items():
-        if row.get("errors"):
+        if row.errors:
             result.findings.append(Finding(*key, measure="", baseline=None, current=None,
                                            delta=None, p_holm=None, verdict="errors",
-                                           detail=f"{row['errors']} failed queries"))
+                                           detail=f"{row.errors} failed queries"))
 
 
-def _load_summary_file(path: Path) -> dict[str, Any]:
+def _baseline_summary(path: Path) -> RunSummary:
     if path.is_dir():
-        return load_summary(path)
+        return read_run(path).summary
     if not path.is_file():
         raise FileNotFoundError(f"baseline {path} is neither a run folder nor a summary.json")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"baseline {path}: not valid JSON: {exc}") from None
+    return read_summary(path)

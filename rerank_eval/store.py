@@ -1,9 +1,11 @@
 """Results on disk: ``summary.json``, ``per_query.csv``, ``runs/<dataset>/<reranker>.trec``.
 
-These are the design's output contract. Everything is written atomically, and written
-again after every cell, so an interrupted run leaves complete files for the cells that
-finished. ``load_summary`` / ``load_per_query`` read a run folder back for reports,
-``compare`` and ``check``.
+These are the design's output contract, whose record types and version live in
+:mod:`rerank_eval.records`. Everything is written atomically, and written again after
+every cell, so an interrupted run leaves complete files for the cells that finished.
+
+:func:`read_run` is the one reader of a run folder: the reports, ``compare``, ``check``
+and the library read results through it, whatever version wrote them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from dataclasses import asdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,25 +21,36 @@ import pandas as pd
 
 from rerank_eval import atomic
 from rerank_eval.environment import describe_environment
-from rerank_eval.harness import CellResult, DatasetRun, RunResult
+from rerank_eval.journal import JournalContents, journal_path, read_journal
 from rerank_eval.metrics import trec_eval_order
+from rerank_eval.records import (
+    FIRST_STAGE,
+    KEY_COLUMNS,
+    PerQueryColumns,
+    RunResult,
+    RunSummary,
+    SchemaError,
+)
 from rerank_eval.text import file_safe
 
-FIRST_STAGE = "first-stage"
-"""Reranker name of the first stage's own ranking in per_query.csv and runs/."""
+__all__ = ["FIRST_STAGE", "RunFolder", "SchemaError", "read_run", "read_summary",
+           "write_run_dir"]
+
+
+# -- writing ------------------------------------------------------------------------------
 
 
 def write_run_dir(result: RunResult, out_dir: Path) -> None:
     out_dir = Path(out_dir)
     for dataset in result.datasets:
         write_trec(out_dir / "runs" / file_safe(dataset.name) / f"{FIRST_STAGE}.trec",
-                   dataset.candidates.as_run(), tag=FIRST_STAGE)
+                   dataset.first_stage_run, tag=FIRST_STAGE)
     for cell in result.cells:
         if cell.records:
             write_trec(run_path(out_dir, cell.dataset, cell.reranker), cell.run(),
                        tag=cell.reranker)
     atomic.write_text(out_dir / "per_query.csv", per_query_frame(result).to_csv(index=False))
-    atomic.write_json(out_dir / "summary.json", summary(result))
+    atomic.write_json(out_dir / "summary.json", _clean(summary(result).to_dict()))
 
 
 def run_path(out_dir: Path, dataset: str, reranker: str) -> Path:
@@ -54,66 +67,35 @@ def write_trec(path: Path, run: dict[str, dict[str, float]], tag: str) -> None:
     atomic.write_text(path, buffer.getvalue())
 
 
-def summary(result: RunResult) -> dict[str, Any]:
-    datasets = {d.name: d for d in result.datasets}
-    return _clean({
-        "suite": {"name": result.suite.name, "description": result.suite.description,
-                  "measures": result.suite.measures, "max_queries": result.suite.max_queries},
-        "results": [_cell_summary(cell, datasets.get(cell.dataset)) for cell in result.cells],
-        "datasets": [_dataset_summary(d) for d in result.datasets],
-        "environment": describe_environment(),
-    })
-
-
-def _cell_summary(cell: CellResult, dataset: DatasetRun | None) -> dict[str, Any]:
-    usage = asdict(cell.usage)
-    cost = usage.pop("cost_usd")
-    top_k = dataset.candidates.top_k if dataset else None
-    return {
-        "dataset": cell.dataset,
-        "reranker": cell.reranker,
-        "spec": cell.spec,
-        "n_queries": cell.n_queries,
-        "metrics": cell.metrics,
-        "latency_ms": cell.latency_ms,
-        "throughput_docs_per_s": cell.throughput_docs_per_s,
-        "usage": usage,
-        "cost_usd": cost,
-        "price": cell.price,
-        "errors": cell.errors,
-        "error_messages": cell.error_messages,
-        "score_kind": cell.score_kind,
-        "concurrency": cell.concurrency,
-        "wall_s": cell.wall_s,
-        "resumed_queries": cell.resumed_queries,
-        "first_stage_recall": (dataset.first_stage_metrics.get(f"R@{top_k}") if dataset else None),
-    }
-
-
-def _dataset_summary(dataset: DatasetRun) -> dict[str, Any]:
-    return {
-        "name": dataset.name,
-        "split": dataset.split,
-        "fingerprint": dataset.fingerprint,
-        "n_docs": dataset.n_docs,
-        "n_queries": len(dataset.query_ids),
-        "first_stage": {**dataset.candidates.describe(), "metrics": dataset.first_stage_metrics},
-        "warnings": dataset.warnings,
-    }
+def summary(result: RunResult) -> RunSummary:
+    """The run's ``summary.json``, with each cell's first-stage recall filled in."""
+    datasets = {d.name: d.summary for d in result.datasets}
+    for cell in result.cells:
+        dataset = datasets.get(cell.dataset)
+        top_k = dataset.first_stage.top_k if dataset else None
+        cell.first_stage_recall = (dataset.first_stage.metrics.get(f"R@{top_k}")
+                                   if dataset else None)
+    return RunSummary(
+        suite=result.suite, results=list(result.cells), datasets=list(datasets.values()),
+        environment=describe_environment(),
+        per_query=PerQueryColumns(key_columns=list(KEY_COLUMNS),
+                                  measure_columns=list(result.suite.measures)),
+    )
 
 
 def per_query_frame(result: RunResult) -> pd.DataFrame:
     """One row per (dataset, reranker, query): every measure, latency and candidate count."""
+    measures = result.suite.measures
     rows: list[dict[str, Any]] = []
     for dataset in result.datasets:
         for query_id in dataset.query_ids:
-            if query_id not in dataset.candidates.by_query:
+            if query_id not in dataset.first_stage_run:
                 continue
             row = {"dataset": dataset.name, "reranker": FIRST_STAGE, "query_id": query_id,
-                   "n_candidates": len(dataset.candidates.by_query[query_id]),
+                   "n_candidates": len(dataset.first_stage_run[query_id]),
                    "latency_ms": None}
             row.update({m: v.get(query_id) for m, v in dataset.first_stage_per_query.items()
-                        if m in result.suite.measures})
+                        if m in measures})
             rows.append(row)
     for cell in result.cells:
         for query_id, record in sorted(cell.records.items()):
@@ -122,23 +104,7 @@ def per_query_frame(result: RunResult) -> pd.DataFrame:
                    "latency_ms": record.latency_s * 1000.0}
             row.update({m: v.get(query_id) for m, v in cell.per_query_metrics.items()})
             rows.append(row)
-    columns = ["dataset", "reranker", "query_id", "n_candidates", "latency_ms",
-               *result.suite.measures]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def load_summary(run_dir: Path) -> dict[str, Any]:
-    path = Path(run_dir) / "summary.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: is {run_dir} a rerank-eval run folder?")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def load_per_query(run_dir: Path) -> pd.DataFrame:
-    path = Path(run_dir) / "per_query.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: is {run_dir} a rerank-eval run folder?")
-    return pd.read_csv(path, dtype={"query_id": str, "dataset": str, "reranker": str})
+    return pd.DataFrame(rows, columns=[*KEY_COLUMNS, *measures])
 
 
 def _clean(value: Any) -> Any:
@@ -150,3 +116,85 @@ def _clean(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
     return value
+
+
+# -- reading: the one reader --------------------------------------------------------------
+
+
+@dataclass
+class RunFolder:
+    """A run folder as read back, whatever version of rerank-eval wrote it."""
+
+    path: Path
+    summary: RunSummary
+    per_query: pd.DataFrame
+    """One row per (dataset, reranker, query); empty (key columns only) when the file is absent."""
+    key_columns: list[str]
+    measures: list[str]
+    """The measure columns of ``per_query`` (declared in summary.json; inferred for version 0)."""
+    has_per_query: bool = True
+    _journals: dict[tuple[str, str], JournalContents | None] = field(default_factory=dict,
+                                                                      repr=False)
+
+    def journal(self, dataset: str, reranker: str) -> JournalContents | None:
+        """The cell's journal (``cells/``): every query's record; None when there is none."""
+        key = (dataset, reranker)
+        if key not in self._journals:
+            self._journals[key] = read_journal(journal_path(self.path, dataset, reranker))
+        return self._journals[key]
+
+    def latencies(self, dataset: str, reranker: str,
+                  keep: set[str] | None = None) -> list[tuple[int, float]] | None:
+        """(order, latency ms) of each journaled query (those in ``keep``), by order.
+
+        None without a journal: per_query.csv then has the latencies, not the order.
+        """
+        contents = self.journal(dataset, reranker)
+        if contents is None:
+            return None
+        return sorted((r.order, r.latency_s * 1000.0) for q, r in contents.records.items()
+                      if keep is None or q in keep)
+
+    def require_per_query(self) -> pd.DataFrame:
+        if not self.has_per_query:
+            raise FileNotFoundError(f"{self.path / 'per_query.csv'} not found: is {self.path} "
+                                    "a rerank-eval run folder?")
+        return self.per_query
+
+
+def read_run(run_dir: Path) -> RunFolder:
+    """Read ``summary.json`` and ``per_query.csv`` of a run folder (any schema version).
+
+    Raises FileNotFoundError without summary.json, :class:`SchemaError` for a file this
+    version cannot read (written by a newer rerank-eval, or not a results file).
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / "summary.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: is {run_dir} a rerank-eval run folder?")
+    run_summary = read_summary(path)
+    csv = run_dir / "per_query.csv"
+    declared = run_summary.per_query
+    if csv.is_file():
+        frame = pd.read_csv(csv, dtype={"query_id": str, "dataset": str, "reranker": str})
+    else:
+        frame = pd.DataFrame(columns=list(declared.key_columns if declared else KEY_COLUMNS))
+    if declared is not None:
+        keys = list(declared.key_columns)
+        measures = [m for m in declared.measure_columns if m in frame.columns]
+    else:  # version 0: the suite's measures, else every column that is not a key
+        keys = [c for c in frame.columns if c in KEY_COLUMNS]
+        measures = ([m for m in run_summary.suite.measures if m in frame.columns] or
+                    [c for c in frame.columns if c not in KEY_COLUMNS])
+    return RunFolder(path=run_dir, summary=run_summary, per_query=frame, key_columns=keys,
+                     measures=measures, has_per_query=csv.is_file())
+
+
+def read_summary(path: Path) -> RunSummary:
+    """A ``summary.json`` file on its own (a committed baseline), upgraded to this version."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SchemaError(f"{path}: not valid JSON: {exc}") from None
+    return RunSummary.from_dict(data, what=str(path))

@@ -44,9 +44,15 @@ class DatasetConfig(_Strict):
     """A TREC run giving this dataset's candidates (first stage ``run``)."""
 
 
+Scalar = str | int | float | bool
+OptionValue = Scalar | list[Scalar] | dict[str, Any]
+
+
 class RerankerConfig(_Strict):
     spec: str
-    options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    options: dict[str, OptionValue] = Field(default_factory=dict)
+    """Spec options; provider knobs may be lists (``rank_fields``) or tables
+    (``extra_body``, ``metadata``)."""
     label: str | None = None
     """Name to show in results instead of the spec (e.g. two option sets of one model)."""
 

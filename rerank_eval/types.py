@@ -42,23 +42,16 @@ class Document:
 
 @dataclass(frozen=True)
 class RerankRequest:
-    """One query and its candidates.
+    """One query and its candidates: only what every reranker understands.
 
-    The optional knobs mirror the seed APIs; an adapter sends the ones its provider
-    understands and ignores (or rejects, where silently ignoring would change results)
-    the rest.
+    Provider knobs (``truncate``, ``max_tokens_per_document``, ``rank_fields``,
+    ``return_documents``, ``metadata``, ``user``, ``extra_body``) are spec or suite
+    options of the providers that support them, validated when the reranker is built.
     """
 
     query: str
     documents: Sequence[Document]
     top_n: int | None = None
-    truncate: bool | str | None = None
-    max_tokens_per_document: int | None = None
-    rank_fields: Sequence[str] | None = None
-    return_documents: bool = False
-    metadata: Mapping[str, Any] | None = None
-    user: str | None = None
-    extra_body: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         docs = tuple(Document.coerce(d) for d in self.documents)

@@ -1,29 +1,37 @@
 """What a report shows, computed from a run folder alone.
 
-Reads ``summary.json``, ``per_query.csv`` and the cell journals (``cells/``) and
-derives: every reranker against a baseline per dataset and measure (paired bootstrap
-CI, randomization test, Holm: :func:`rerank_eval.comparison.compare_systems`), the
-per-query latency distributions (the journals keep each request's wall time and its
-order, so the cold first request is told apart), cost per 1,000 queries and units per
-query from the usage the providers reported, and a load projection for a given number
-of queries per second. No harness object is needed, so ``rerank-eval report RUN_DIR``
-renders exactly what ``rerank-eval run`` did.
+Reads the run folder through the one reader (:func:`rerank_eval.store.read_run`:
+``summary.json``, ``per_query.csv`` and the cell journals in ``cells/``) and derives:
+every reranker against a baseline per dataset and measure (paired bootstrap CI,
+randomization test, Holm: :func:`rerank_eval.comparison.compare_systems`), the per-query
+latency distributions (the journals keep each request's latency and its order, so the
+cold first request is told apart), cost per 1,000 queries and units per query from the
+usage and the price the run recorded (never worked out again), and a load projection for
+a given number of queries per second. No harness object is needed, so
+``rerank-eval report RUN_DIR`` renders exactly what ``rerank-eval run`` did.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from rerank_eval.comparison import Comparison, compare_systems
+from rerank_eval.records import (
+    FIRST_STAGE,
+    CellSummary,
+    DatasetSummary,
+    FirstStageSummary,
+    PriceRecord,
+    SuiteSummary,
+)
 from rerank_eval.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, paired_comparison
-from rerank_eval.store import FIRST_STAGE, load_per_query, load_summary
+from rerank_eval.store import RunFolder, read_run
 from rerank_eval.text import file_safe
 
 ALPHA = 0.05
@@ -142,8 +150,8 @@ class Cost:
     tokens_per_query: float | None
     search_units_per_query: float | None
     compute_s_per_query: float | None
-    price: PriceNote | None
-    """The price that applies (with its date and source), when it can be traced."""
+    price: PriceRecord | None
+    """The price the run recorded behind the cost (``text``, ``date``, ``source``)."""
     unknown_reason: str | None
     unknown_short: str | None
     projection: Projection | None = None
@@ -193,7 +201,7 @@ class DatasetAnalysis:
     n_queries: int
     n_docs: int
     fingerprint: str
-    first_stage: dict[str, Any]
+    first_stage: FirstStageSummary
     warnings: list[str]
     baseline: str
     baseline_found: bool
@@ -210,81 +218,59 @@ class DatasetAnalysis:
 
 
 @dataclass
-class PriceTable:
-    available: bool
-    description: str
-    dates: list[str]
-
-
-@dataclass
 class Analysis:
-    suite: dict[str, Any]
+    suite: SuiteSummary
     measures: list[str]
     primary: str
     baseline: str
     qps: float | None
     datasets: list[DatasetAnalysis]
     environment: dict[str, Any]
-    price_table: PriceTable
+    price_table: str
+    """Which price table priced the run (files, entries, dates), as the run recorded it."""
     seed: int
     n_resamples: int
     confidence: float
     alpha: float
-    failed: list[dict[str, Any]]
+    failed: list[CellSummary]
     colors: dict[str, int]
     """Reranker name -> a stable palette index, shared by every figure."""
 
 
 def analyse(run_dir: Path, *, baseline: str = FIRST_STAGE, qps: float | None = None,
             seed: int = DEFAULT_SEED, n_resamples: int = DEFAULT_RESAMPLES) -> Analysis:
-    run_dir = Path(run_dir)
-    summary = load_summary(run_dir)
-    frame = _per_query(run_dir)
-    measures = list(summary.get("suite", {}).get("measures") or
-                    [c for c in frame.columns if c not in _KEYS])
+    run = read_run(Path(run_dir))
+    summary, frame = run.summary, run.per_query
+    measures = run.measures
     primary = PRIMARY_MEASURE if PRIMARY_MEASURE in measures else (measures[0] if measures
                                                                    else PRIMARY_MEASURE)
     comparisons = compare_systems(frame, baseline, measures=measures, seed=seed,
                                   n_resamples=n_resamples) if len(frame) else []
     by_key = {(c.dataset, c.system, c.measure): c for c in comparisons}
-    results = summary.get("results", [])
-    names = list(dict.fromkeys(r["reranker"] for r in results))
+    names = list(dict.fromkeys(r.reranker for r in summary.results))
     colors = {name: i for i, name in enumerate(names)}
     datasets = [
-        _dataset(run_dir, d, results, frame, measures, primary, baseline, by_key, qps, seed,
-                 n_resamples)
-        for d in summary.get("datasets", [])
+        _dataset(run, d, measures, primary, baseline, by_key, qps, seed, n_resamples)
+        for d in summary.datasets
     ]
     return Analysis(
-        suite=summary.get("suite", {}), measures=measures, primary=primary, baseline=baseline,
-        qps=qps, datasets=datasets, environment=summary.get("environment", {}),
-        price_table=_price_table(), seed=seed, n_resamples=n_resamples,
-        confidence=CONFIDENCE, alpha=ALPHA,
-        failed=[r for r in results if r.get("errors")], colors=colors,
+        suite=summary.suite, measures=measures, primary=primary, baseline=baseline,
+        qps=qps, datasets=datasets, environment=summary.environment,
+        price_table=_price_table(summary.environment), seed=seed, n_resamples=n_resamples,
+        confidence=CONFIDENCE, alpha=ALPHA, failed=summary.failed, colors=colors,
     )
 
 
-_KEYS = ("dataset", "reranker", "query_id", "n_candidates", "latency_ms")
-
-
-def _per_query(run_dir: Path) -> pd.DataFrame:
-    try:
-        return load_per_query(run_dir)
-    except FileNotFoundError:
-        return pd.DataFrame(columns=list(_KEYS))
-
-
-def _dataset(run_dir: Path, dataset: dict[str, Any], results: list[dict[str, Any]],
-             frame: pd.DataFrame, measures: list[str], primary: str, baseline: str,
-             by_key: dict[tuple[str, str, str], Comparison], qps: float | None, seed: int,
-             n_resamples: int) -> DatasetAnalysis:
-    name = dataset["name"]
+def _dataset(run: RunFolder, dataset: DatasetSummary, measures: list[str], primary: str,
+             baseline: str, by_key: dict[tuple[str, str, str], Comparison], qps: float | None,
+             seed: int, n_resamples: int) -> DatasetAnalysis:
+    name = dataset.name
+    frame = run.per_query
     rows = frame[frame["dataset"] == name] if len(frame) else frame
-    cells = [c for c in results if c["dataset"] == name]
-    first = dataset.get("first_stage", {})
+    cells = [c for c in run.summary.results if c.dataset == name]
     systems = [_first_stage_system(dataset, rows, measures, primary, baseline, by_key, seed,
                                    n_resamples)]
-    systems += [_system(run_dir, cell, rows, measures, primary, baseline, by_key, qps, seed,
+    systems += [_system(run, cell, rows, measures, primary, baseline, by_key, qps, seed,
                         n_resamples) for cell in cells]
     baseline_rows = rows[rows["reranker"] == baseline] if len(rows) else rows
     base_values = (baseline_rows.set_index("query_id")[primary].dropna()
@@ -303,10 +289,10 @@ def _dataset(run_dir: Path, dataset: dict[str, Any], results: list[dict[str, Any
 
     systems.sort(key=order)
     return DatasetAnalysis(
-        name=name, slug=file_safe(name) or "dataset", split=dataset.get("split", ""),
-        n_queries=dataset.get("n_queries", 0), n_docs=dataset.get("n_docs", 0),
-        fingerprint=dataset.get("fingerprint", ""), first_stage=first,
-        warnings=list(dataset.get("warnings", [])), baseline=baseline,
+        name=name, slug=file_safe(name) or "dataset", split=dataset.split,
+        n_queries=dataset.n_queries, n_docs=dataset.n_docs,
+        fingerprint=dataset.fingerprint, first_stage=dataset.first_stage,
+        warnings=list(dataset.warnings), baseline=baseline,
         baseline_found=any(s.is_baseline for s in systems), systems=systems,
     )
 
@@ -318,17 +304,17 @@ def _values(rows: pd.DataFrame, reranker: str, measure: str) -> list[float]:
     return [float(v) for v in picked]
 
 
-def _first_stage_system(dataset: dict[str, Any], rows: pd.DataFrame, measures: list[str],
+def _first_stage_system(dataset: DatasetSummary, rows: pd.DataFrame, measures: list[str],
                         primary: str, baseline: str,
                         by_key: dict[tuple[str, str, str], Comparison], seed: int,
                         n_resamples: int) -> System:
-    metrics = dataset.get("first_stage", {}).get("metrics", {})
+    metrics = dataset.first_stage.metrics
     values = _values(rows, FIRST_STAGE, primary)
     return System(
-        name=FIRST_STAGE, spec=_first_stage_label(dataset.get("first_stage", {})),
+        name=FIRST_STAGE, spec=_first_stage_label(dataset.first_stage),
         is_baseline=baseline == FIRST_STAGE, is_first_stage=True,
-        n_queries=dataset.get("n_queries", 0), errors=0,
-        measures={m: MeasureResult(metrics.get(m), by_key.get((dataset["name"], FIRST_STAGE, m)))
+        n_queries=dataset.n_queries, errors=0,
+        measures={m: MeasureResult(metrics.get(m), by_key.get((dataset.name, FIRST_STAGE, m)))
                   for m in measures},
         primary_ci=mean_ci(values, seed=seed, n_resamples=n_resamples) if values else None,
         latency=None, cost=None, concurrency=None, throughput=None, wall_s=None, retries=0,
@@ -336,67 +322,43 @@ def _first_stage_system(dataset: dict[str, Any], rows: pd.DataFrame, measures: l
     )
 
 
-def _first_stage_label(first: dict[str, Any]) -> str:
-    method = first.get("method", "?")
-    top_k = first.get("top_k", "?")
+def _first_stage_label(first: FirstStageSummary) -> str:
+    method = first.method or "?"
+    top_k = "?" if first.top_k is None else first.top_k
     if method == "run":
         return f"run file top-{top_k}"
-    bm25 = first.get("bm25") or {}
+    bm25 = first.details.get("bm25") or {}
     stemmer = bm25.get("stemmer")
     return f"{method} top-{top_k}" + (f" ({stemmer} stemming)" if stemmer else "")
 
 
-def _system(run_dir: Path, cell: dict[str, Any], rows: pd.DataFrame, measures: list[str],
+def _system(run: RunFolder, cell: CellSummary, rows: pd.DataFrame, measures: list[str],
             primary: str, baseline: str, by_key: dict[tuple[str, str, str], Comparison],
             qps: float | None, seed: int, n_resamples: int) -> System:
-    name = cell["reranker"]
-    metrics = cell.get("metrics") or {}
-    usage = cell.get("usage") or {}
+    name = cell.reranker
+    usage = cell.usage
     values = _values(rows, name, primary)
-    latency = _latency(run_dir, cell, rows) if cell.get("n_queries") else None
-    cost = _cost(cell, latency, qps) if cell.get("n_queries") else None
+    latency = _latency(run, cell, rows) if cell.n_queries else None
+    cost = _cost(cell, latency, qps) if cell.n_queries else None
     return System(
-        name=name, spec=cell.get("spec", name), is_baseline=name == baseline,
-        is_first_stage=False, n_queries=int(cell.get("n_queries") or 0),
-        errors=int(cell.get("errors") or 0),
-        measures={m: MeasureResult(metrics.get(m), by_key.get((cell["dataset"], name, m)))
+        name=name, spec=cell.spec or name, is_baseline=name == baseline,
+        is_first_stage=False, n_queries=cell.n_queries, errors=cell.errors,
+        measures={m: MeasureResult(cell.metrics.get(m), by_key.get((cell.dataset, name, m)))
                   for m in measures},
         primary_ci=mean_ci(values, seed=seed, n_resamples=n_resamples) if values else None,
-        latency=latency, cost=cost, concurrency=cell.get("concurrency"),
-        throughput=cell.get("throughput_docs_per_s"), wall_s=cell.get("wall_s"),
-        retries=int(usage.get("retries") or 0), retry_wait_s=float(usage.get("retry_wait_s") or 0),
-        cache_hits=int(usage.get("cache_hits") or 0),
-        split_requests=int(usage.get("split_requests") or 0),
-        truncated_documents=int(usage.get("truncated_documents") or 0),
+        latency=latency, cost=cost, concurrency=cell.concurrency,
+        throughput=cell.throughput_docs_per_s, wall_s=cell.wall_s,
+        retries=usage.retries, retry_wait_s=usage.retry_wait_s, cache_hits=usage.cache_hits,
+        split_requests=usage.split_requests, truncated_documents=usage.truncated_documents,
     )
 
 
-def _journal_latencies(run_dir: Path, dataset: str, reranker: str,
-                       keep: set[str] | None) -> list[tuple[int, float]] | None:
-    """(order, latency_ms) of each query in the cell's journal; None without a journal."""
-    path = run_dir / "cells" / file_safe(dataset) / f"{file_safe(reranker)}.jsonl"
-    if not path.is_file():
-        return None
-    latest: dict[str, tuple[int, float]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a torn last line
-        if not isinstance(entry, dict) or entry.get("type") != "query":
-            continue
-        query_id = str(entry["query_id"])
-        if keep is None or query_id in keep:
-            latest[query_id] = (int(entry["order"]), float(entry["latency_s"]) * 1000.0)
-    return sorted(latest.values())
-
-
-def _latency(run_dir: Path, cell: dict[str, Any], rows: pd.DataFrame) -> Latency:
-    name = cell["reranker"]
-    summary = cell.get("latency_ms") or {}
+def _latency(run: RunFolder, cell: CellSummary, rows: pd.DataFrame) -> Latency:
+    name = cell.reranker
+    summary = cell.latency_ms
     mine = rows[rows["reranker"] == name] if len(rows) else rows
     keep = set(mine["query_id"]) if len(mine) else None
-    journal = _journal_latencies(run_dir, cell["dataset"], name, keep)
+    journal = run.latencies(cell.dataset, name, keep)
     if journal:
         warm = [ms for order, ms in journal if order != 0]
     else:
@@ -408,10 +370,11 @@ def _latency(run_dir: Path, cell: dict[str, Any], rows: pd.DataFrame) -> Latency
     )
 
 
-def _cost(cell: dict[str, Any], latency: Latency | None, qps: float | None) -> Cost:
-    n = int(cell.get("n_queries") or 0)
-    usage = cell.get("usage") or {}
-    cost = cell.get("cost_usd")
+def _cost(cell: CellSummary, latency: Latency | None, qps: float | None) -> Cost:
+    n = cell.n_queries
+    usage = asdict(cell.usage)
+    usage.pop("cost_usd")
+    cost = cell.cost_usd
 
     def per_query(key: str) -> float | None:
         value = usage.get(key)
@@ -419,7 +382,7 @@ def _cost(cell: dict[str, Any], latency: Latency | None, qps: float | None) -> C
 
     tokens, units = per_query("tokens"), per_query("search_units")
     compute = per_query("compute_s")
-    price = _price_for(cell)
+    price = cell.price
     reason = short = None
     if cost is None:
         if tokens is not None or units is not None:
@@ -451,74 +414,8 @@ def _cost(cell: dict[str, Any], latency: Latency | None, qps: float | None) -> C
 # -- the price table ------------------------------------------------------------------
 
 
-def _price_table() -> PriceTable:
-    try:
-        from rerank_eval import pricing
-    except ImportError:
-        return PriceTable(False, "price table: not available", [])
-    try:
-        prices = pricing.price_table()
-    except (OSError, ValueError) as exc:
-        return PriceTable(False, f"price table: not readable ({exc})", [])
-    dates = sorted({p.date for p in prices if p.date != "user"})
-    extra = " plus $RERANK_EVAL_PRICES" if _env_prices() else ""
-    span = f"dated {dates[0]} to {dates[-1]}" if len(dates) > 1 else (
-        f"dated {dates[0]}" if dates else "undated")
-    return PriceTable(True, f"price table: rerank_eval/pricing.toml{extra}, {len(prices)} "
-                            f"entries {span}", dates)
-
-
-def _env_prices() -> str | None:
-    import os
-
-    return os.environ.get("RERANK_EVAL_PRICES") or None
-
-
-@dataclass(frozen=True)
-class PriceNote:
-    """The price behind a cost: ``text`` for tables, ``date`` and ``source`` to trace it."""
-
-    text: str
-    date: str
-    source: str
-
-
-def _price_note(usd: Any, per: Any, unit: Any, date: Any, source: Any) -> PriceNote:
-    try:
-        per_value = float(per)
-        per_text = (f"{per_value / 1e6:g}M" if per_value >= 1e6 else
-                    f"{per_value / 1e3:g}K" if per_value >= 1e3 else f"{per_value:g}")
-        unit_text = str(unit).replace("_", " ")
-        text = (f"${float(usd):g} per {unit_text}" if per_value == 1 else
-                f"${float(usd):g} per {per_text} {unit_text}s")
-    except (TypeError, ValueError):
-        text = f"{usd} per {per} {unit}"
-    return PriceNote(text, str(date), str(source))
-
-
-def _price_for(cell: dict[str, Any]) -> PriceNote | None:
-    """The price behind a cell's cost: recorded in the summary, else looked up by its spec."""
-    recorded = cell.get("price")
-    if isinstance(recorded, dict):
-        return _price_note(recorded.get("usd"), recorded.get("per"), recorded.get("unit"),
-                           recorded.get("date"), recorded.get("source"))
-    try:
-        from rerank_eval import pricing
-        from rerank_eval.rerankers.base import parse_spec
-    except ImportError:
-        return None
-    try:
-        spec = parse_spec(cell.get("spec") or cell["reranker"])
-
-        def number(key: str) -> float | None:
-            return float(spec.options[key]) if key in spec.options else None
-
-        price = pricing.override_price(
-            spec.kind, spec.arg, per_1m_tokens=number("price_usd_per_1m_tokens"),
-            per_1k_search_units=number("price_usd_per_1k_search_units"),
-        ) or pricing.find_price(spec.kind, spec.arg)
-    except (ValueError, OSError):
-        return None
-    if price is None:
-        return None
-    return _price_note(price.usd, price.per, price.unit, price.date, price.source)
+def _price_table(environment: dict[str, Any]) -> str:
+    recorded = environment.get("price_table")
+    if not isinstance(recorded, dict) or not recorded.get("description"):
+        return "price table: not recorded with this run"
+    return str(recorded["description"])

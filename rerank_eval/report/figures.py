@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from rerank_eval.money import usd
 from rerank_eval.report.analysis import (
     Analysis,
     DatasetAnalysis,
@@ -120,7 +121,7 @@ def _log_ticks(ax, xs: list[float], formatter) -> None:
 
 
 def _usd(value: float, _pos: object = None) -> str:
-    return f"${value:,.2f}" if value >= 1 else f"${value:.3g}"
+    return usd(value)
 
 
 LEGEND_RIGHT_MAX_ENTRIES = 8

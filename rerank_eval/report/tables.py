@@ -1,13 +1,16 @@
 """The leaderboard rows a report shows, built from ``summary.json`` alone.
 
-Reports read the run folder, never harness objects, so ``rerank-eval report RUN_DIR``
-renders the same thing ``rerank-eval run`` did.
+Reports read the run folder (:func:`rerank_eval.store.read_run`), never harness objects,
+so ``rerank-eval report RUN_DIR`` renders the same thing ``rerank-eval run`` did.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from rerank_eval.money import usd
+from rerank_eval.records import RunSummary
 
 HEADLINE_LATENCY = ("p50", "p95", "p99")
 
@@ -19,9 +22,9 @@ class Column:
     kind: str  # "metric" | "ms" | "rate" | "usd" | "int" | "text"
 
 
-def leaderboard(summary: dict[str, Any]) -> dict[str, tuple[list[Column], list[dict[str, Any]]]]:
-    """Per dataset: the columns and one row per reranker (first stage first), best nDCG first."""
-    measures = summary.get("suite", {}).get("measures", [])
+def leaderboard(summary: RunSummary) -> dict[str, tuple[list[Column], list[dict[str, Any]]]]:
+    """Per dataset: the columns and one row per reranker (first stage first), best first."""
+    measures = summary.suite.measures
     columns = [Column("reranker", "reranker", "text"), Column("n_queries", "queries", "int")]
     columns += [Column(m, m, "metric") for m in measures]
     columns += [Column(f"latency_{p}", f"{p} ms", "ms") for p in HEADLINE_LATENCY]
@@ -29,25 +32,22 @@ def leaderboard(summary: dict[str, Any]) -> dict[str, tuple[list[Column], list[d
                 Column("cost_per_1k", "$/1k queries", "usd"),
                 Column("errors", "errors", "int")]
     tables: dict[str, tuple[list[Column], list[dict[str, Any]]]] = {}
-    for dataset in summary.get("datasets", []):
-        first = dataset["first_stage"]
-        rows = [{"reranker": f"first stage: {first['method']} top-{first['top_k']}",
-                 "n_queries": dataset["n_queries"], **first.get("metrics", {})}]
-        cells = [c for c in summary.get("results", []) if c["dataset"] == dataset["name"]]
-        cells.sort(key=lambda c: -(c.get("metrics", {}).get(measures[0]) or -1) if measures else 0)
+    for dataset in summary.datasets:
+        first = dataset.first_stage
+        rows = [{"reranker": f"first stage: {first.method} top-{first.top_k}",
+                 "n_queries": dataset.n_queries, **first.metrics}]
+        cells = [c for c in summary.results if c.dataset == dataset.name]
+        cells.sort(key=lambda c: -(c.metrics.get(measures[0]) or -1) if measures else 0)
         for cell in cells:
-            latency = cell.get("latency_ms") or {}
             rows.append({
-                "reranker": cell["reranker"], "n_queries": cell["n_queries"],
-                **cell.get("metrics", {}),
-                **{f"latency_{p}": latency.get(p) for p in HEADLINE_LATENCY},
-                "throughput": cell.get("throughput_docs_per_s"),
-                "cost_per_1k": (cell["cost_usd"] / cell["n_queries"] * 1000
-                                if cell.get("cost_usd") is not None and cell.get("n_queries")
-                                else None),
-                "errors": cell.get("errors"),
+                "reranker": cell.reranker, "n_queries": cell.n_queries, **cell.metrics,
+                **{f"latency_{p}": cell.latency_ms.get(p) for p in HEADLINE_LATENCY},
+                "throughput": cell.throughput_docs_per_s,
+                "cost_per_1k": (cell.cost_usd / cell.n_queries * 1000
+                                if cell.cost_usd is not None and cell.n_queries else None),
+                "errors": cell.errors,
             })
-        tables[dataset["name"]] = (columns, rows)
+        tables[dataset.name] = (columns, rows)
     return tables
 
 
@@ -114,18 +114,6 @@ def ms(value: float | None) -> str:
     if value >= 10:
         return f"{value:.1f}"
     return f"{value:.2f}"
-
-
-def usd(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if value == 0:
-        return "$0"
-    if abs(value) >= 100:
-        return f"${value:,.0f}"
-    if abs(value) >= 1:
-        return f"${value:,.2f}"
-    return f"${value:.3g}"
 
 
 def number(value: float | None, digits: int = 1) -> str:

@@ -17,6 +17,8 @@ import jinja2
 from markupsafe import Markup, escape
 
 from rerank_eval import atomic
+from rerank_eval.money import usd
+from rerank_eval.records import FIRST_STAGE
 from rerank_eval.report import tables
 from rerank_eval.report.analysis import (
     BETTER,
@@ -27,7 +29,6 @@ from rerank_eval.report.analysis import (
     analyse,
 )
 from rerank_eval.report.figures import RenderedFigure, ms_text, render_all, unknown_cost
-from rerank_eval.store import FIRST_STAGE
 
 FIGURES_DIR = "figures"
 
@@ -93,8 +94,8 @@ def _notes(analysis: Analysis, d: DatasetAnalysis) -> dict[str, list[str]]:
     notes: dict[str, list[str]] = {"quality": [], "cost_plot": [], "latency": [], "cost": [],
                                    "projection": []}
     first = d.first_stage
-    top_k = first.get("top_k")
-    recall = (first.get("metrics") or {}).get(f"R@{top_k}")
+    top_k = first.top_k
+    recall = first.metrics.get(f"R@{top_k}")
     if recall is not None:
         notes["quality"].append(
             f"First stage {next(s.spec for s in d.systems if s.is_first_stage)}: "
@@ -117,8 +118,8 @@ def _notes(analysis: Analysis, d: DatasetAnalysis) -> dict[str, list[str]]:
         if s.cache_hits:
             notes["latency"].append(
                 f"{s.name}: {s.cache_hits} of {s.n_queries} queries were answered from the "
-                "response cache; their latency is the cache's, not the provider's "
-                "(run with --no-cache to measure).")
+                "response cache; their latency is the one the provider's original call took, "
+                "kept with the cached answer (run with --no-cache to measure it afresh).")
         if not s.latency.from_journal:
             notes["latency"].append(f"{s.name}: no journal in cells/; the distribution is read "
                                     "from per_query.csv and the cold request is not told apart.")
@@ -142,7 +143,7 @@ def _notes(analysis: Analysis, d: DatasetAnalysis) -> dict[str, list[str]]:
         notes["cost"].append(
             f"{s.name}: {reported} reported over {c.n_queries} queries "
             f"({tables.number(usage.get('requests'))} requests){price} = "
-            f"{tables.usd(c.cost_usd)}, so {tables.usd(c.per_1k_queries_usd)} per 1,000 queries.")
+            f"{usd(c.cost_usd)}, so {usd(c.per_1k_queries_usd)} per 1,000 queries.")
     if analysis.qps is not None:
         notes["projection"].append(
             f"At {analysis.qps:g} queries per second ({analysis.qps * 86_400:,.0f} a day): "

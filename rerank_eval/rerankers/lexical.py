@@ -14,10 +14,20 @@ import time
 from collections.abc import Sequence
 
 from rerank_eval.bm25_index import BM25Config, BM25Index
-from rerank_eval.rerankers.base import RerankerSpec, RerankerSpecError, check_options, option
+from rerank_eval.rerankers.base import Runtime
+from rerank_eval.rerankers.registry import RerankerKind, register
+from rerank_eval.rerankers.spec import RerankerSpec, RerankerSpecError, check_options, option
 from rerank_eval.types import Document, RankedResult, RerankRequest, RerankResponse, Usage
 
 _OPTIONS = {"idf", "k1", "b", "stemmer", "stopwords"}
+
+register(RerankerKind(
+    kind="bm25",
+    factory_path="rerank_eval.rerankers.lexical:create_bm25",
+    summary="BM25 (bm25s) over each query's candidates, corpus IDF when the harness has it",
+    cost_basis="hardware",
+    options=tuple(sorted(_OPTIONS)),
+))
 
 
 class BM25Reranker:
@@ -82,7 +92,7 @@ class BM25Reranker:
         self._corpus_index = None
 
 
-def create_bm25(spec: RerankerSpec) -> BM25Reranker:
+def create_bm25(spec: RerankerSpec, runtime: Runtime | None = None) -> BM25Reranker:
     check_options(spec, _OPTIONS)
     if spec.arg:
         raise RerankerSpecError(f"reranker {spec.text!r}: bm25 takes no argument; "

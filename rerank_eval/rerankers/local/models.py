@@ -1,0 +1,390 @@
+"""The local reference rerankers: a sentence-transformers bi-encoder and cross-encoder.
+
+``biencoder[:PATH_OR_ID]`` scores by cosine similarity and embeds each distinct document
+once per reranker (candidate lists overlap across queries); ``cross-encoder:PATH_OR_ID``
+scores each (query, document) pair. Both run their model work in a worker thread, in
+length-sorted token-budget batches, under ``torch.inference_mode`` and the precision
+chosen by ``device`` (bf16 autocast on CPUs that have it, checked against fp32).
+
+Options (``?k=v`` or a suite table): ``device`` (auto|cpu|cuda|mps), ``dtype``
+(auto|fp32|bf16|fp16), ``batch_size`` (rows per batch at ``max_length``; shorter inputs
+pack more rows into the same token budget), ``max_length`` (tokens the model reads;
+longer inputs are truncated and counted), and for the cross-encoder ``activation``
+(auto|logit|sigmoid: ``auto`` reports scores as the model defines them).
+
+Building one loads the model (seconds, blocking): call the factory off the event loop
+(``asyncio.to_thread``) where that matters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from rerank_eval.rerankers.base import Runtime
+from rerank_eval.rerankers.local import BIENCODER_OPTIONS, CROSS_ENCODER_OPTIONS
+from rerank_eval.rerankers.local.batching import (
+    count_truncated,
+    pad_features,
+    padded_length,
+    plan_batches,
+    token_lengths,
+)
+from rerank_eval.rerankers.local.calibration import (
+    CALIBRATION_DOCUMENTS,
+    CALIBRATION_QUERIES,
+    PrecisionCheck,
+    biencoder_tolerance,
+    checked_precision,
+    cross_encoder_tolerance,
+)
+from rerank_eval.rerankers.local.device import (
+    Precision,
+    compute_context,
+    resolve_device,
+    resolve_precision,
+    synchronize,
+)
+from rerank_eval.rerankers.local.loading import (
+    LoadedModel,
+    default_biencoder_source,
+    load_model,
+)
+from rerank_eval.rerankers.spec import RerankerSpec, RerankerSpecError, check_options, option
+from rerank_eval.types import RankedResult, RerankRequest, RerankResponse, Usage
+
+logger = logging.getLogger("rerank_eval.rerankers.local")
+
+EMBEDDING_CACHE_BYTES = 1 << 30
+"""A bi-encoder forgets its oldest embeddings past this size (about 700,000 of 384 dims)."""
+
+
+@dataclass(frozen=True)
+class _Work:
+    scores: np.ndarray
+    """Reported scores, in the caller's document order."""
+    rank_keys: np.ndarray
+    """What ranks them (raw logits for a cross-encoder, so saturated sigmoids do not tie)."""
+    compute_s: float
+    truncated: int
+    tokens: int
+
+
+class _LocalReranker:
+    """What both local rerankers share: a worker thread, batches, padding, one lock."""
+
+    max_concurrency: int = 1
+    score_kind: str = "cosine"
+    device: str
+    """Where the model runs (``PricedByHardware``: busy time is priced by this hardware)."""
+
+    def __init__(self, name: str, loaded: LoadedModel, precision: Precision,
+                 batch_size: int, max_length: int) -> None:
+        self.name = name
+        self._loaded = loaded
+        self.device = loaded.device
+        self.precision = precision
+        self.precision_check: PrecisionCheck | None = None
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self._lock = threading.Lock()
+
+    def describe(self) -> dict[str, Any]:
+        """Settings worth recording with results."""
+        return {"model": self._loaded.source, "device": self.device,
+                "dtype": self.precision.describe, "batch_size": self.batch_size,
+                "max_length": self.max_length, "score_kind": self.score_kind,
+                "precision_check": self.precision_check.as_dict() if self.precision_check
+                else None}
+
+    async def rerank(self, request: RerankRequest) -> RerankResponse:
+        started = time.perf_counter()
+        texts = [document.text for document in request.documents]
+        if texts:
+            work = await asyncio.to_thread(self._score_locked, request.query, texts)
+        else:
+            work = _Work(np.empty(0), np.empty(0), 0.0, 0, 0)
+        if np.isnan(work.rank_keys).any():
+            raise RuntimeError(f"{self.name} produced NaN scores (dtype "
+                               f"{self.precision.describe}); try dtype=fp32")
+        order = np.lexsort((np.arange(len(texts)), -work.rank_keys))
+        if request.top_n is not None:
+            order = order[: request.top_n]
+        results = [RankedResult(index=int(i), relevance_score=float(work.scores[i]))
+                   for i in order]
+        usage = Usage(requests=1, tokens=work.tokens, compute_s=work.compute_s,
+                      truncated_documents=work.truncated)
+        return RerankResponse(results=results, usage=usage,
+                              latency_s=time.perf_counter() - started,
+                              score_kind=self.score_kind)
+
+    async def aclose(self) -> None:
+        """Nothing shared is released: the loaded model stays cached for other cells."""
+
+    def _score_locked(self, query: str, texts: list[str]) -> _Work:
+        with self._lock:
+            return self._score(query, texts)
+
+    def _score(self, query: str, texts: list[str]) -> _Work:
+        raise NotImplementedError
+
+    def _batches(self, lengths: Sequence[int], keys: Sequence[Any]) -> list[list[int]]:
+        return plan_batches(lengths, keys, max_length=self.max_length,
+                            token_budget=self.batch_size * self.max_length,
+                            max_rows=4 * self.batch_size)
+
+    def _pad(self, features: dict[str, Any], batch: Sequence[int],
+             lengths: Sequence[int]) -> dict[str, Any]:
+        """Pad a batch to its bucket, so each input's score depends on it alone."""
+        tokenizer = getattr(self._loaded.model, "tokenizer", None)
+        bucket = padded_length(max(lengths[i] for i in batch), self.max_length)
+        return pad_features(features, bucket, getattr(tokenizer, "pad_token_id", None),
+                            getattr(tokenizer, "padding_side", "right"))
+
+
+@dataclass(frozen=True)
+class _Embedding:
+    vector: np.ndarray
+    truncated: bool
+    tokens: int
+
+
+class BiEncoderReranker(_LocalReranker):
+    """Cosine similarity of sentence embeddings; each distinct text is embedded once."""
+
+    score_kind = "cosine"
+
+    def __init__(self, name: str, loaded: LoadedModel, precision: Precision,
+                 batch_size: int, max_length: int) -> None:
+        super().__init__(name, loaded, precision, batch_size, max_length)
+        prompts = getattr(loaded.model, "prompts", None) or {}
+        default = getattr(loaded.model, "default_prompt_name", None)
+        self._query_prompt = prompts.get("query") or prompts.get(default) or None
+        self._document_prompt = next((prompts[k] for k in ("document", "passage", "corpus")
+                                      if prompts.get(k)), prompts.get(default) or None)
+        self._documents: dict[bytes, _Embedding] = {}
+        self._queries: dict[bytes, _Embedding] = {}
+        self._cache_bytes = 0
+        self.encoded_documents = 0
+        """Documents this reranker has run through the model (cache misses)."""
+
+    def _score(self, query: str, texts: list[str]) -> _Work:
+        keys = [_digest(text) for text in texts]
+        missing_texts = {k: t for k, t in zip(keys, texts, strict=True)
+                         if k not in self._documents}
+        missing = list(missing_texts)
+        query_key = _digest(query)
+        compute_s, tokens = 0.0, 0
+        with self._loaded.lock:
+            started = time.perf_counter()
+            if query_key not in self._queries:
+                self._queries[query_key] = self._embed([query], self._query_prompt)[0]
+                tokens += self._queries[query_key].tokens
+            if missing:
+                embedded = self._embed([missing_texts[k] for k in missing], self._document_prompt)
+                for key, item in zip(missing, embedded, strict=True):
+                    self._documents[key] = item
+                    self._cache_bytes += item.vector.nbytes
+                    tokens += item.tokens
+                self.encoded_documents += len(missing)
+            compute_s = time.perf_counter() - started
+        items = [self._documents[k] for k in keys]
+        query_vector = self._queries[query_key].vector.astype(np.float64)
+        # One dot product per document: a document's score does not depend on its position.
+        by_key = {k: float(np.dot(self._documents[k].vector.astype(np.float64), query_vector))
+                  for k in dict.fromkeys(keys)}
+        scores = np.array([by_key[k] for k in keys], dtype=np.float64)
+        self._evict()
+        return _Work(scores=scores, rank_keys=scores, compute_s=compute_s,
+                     truncated=sum(item.truncated for item in items), tokens=tokens)
+
+    def _embed(self, texts: Sequence[str], prompt: str | None,
+               precision: Precision | None = None) -> list[_Embedding]:
+        """Unit-length embeddings of ``texts``; the caller holds the model lock."""
+        from sentence_transformers.util import batch_to_device
+
+        model = self._loaded.model
+        shown = [prompt + t for t in texts] if prompt else list(texts)
+        lengths = token_lengths(getattr(model, "tokenizer", None), shown)
+        vectors: list[np.ndarray | None] = [None] * len(texts)
+        with compute_context(self.device, precision or self.precision):
+            for batch in self._batches(lengths, shown):
+                features = model.preprocess([texts[i] for i in batch], prompt=prompt,
+                                            max_length=self.max_length)
+                features = self._pad(features, batch, lengths)
+                features = batch_to_device(features, model.device)
+                output = model(features)["sentence_embedding"].float()
+                output = torch.nn.functional.normalize(output, p=2, dim=-1).cpu().numpy()
+                for row, position in enumerate(batch):
+                    vectors[position] = output[row]
+        synchronize(self.device)
+        return [_Embedding(vector=np.ascontiguousarray(v, dtype=np.float32),
+                           truncated=n > self.max_length, tokens=min(n, self.max_length))
+                for v, n in zip(vectors, lengths, strict=True)]
+
+    def _evict(self) -> None:
+        while self._cache_bytes > EMBEDDING_CACHE_BYTES and self._documents:
+            oldest = next(iter(self._documents))
+            self._cache_bytes -= self._documents.pop(oldest).vector.nbytes
+
+    def calibration_scores(self, precision: Precision) -> np.ndarray:
+        queries = self._embed(CALIBRATION_QUERIES, self._query_prompt, precision)
+        documents = self._embed(CALIBRATION_DOCUMENTS, self._document_prompt, precision)
+        q = np.stack([e.vector for e in queries])
+        d = np.stack([e.vector for e in documents])
+        return (q @ d.T).ravel()
+
+    async def aclose(self) -> None:
+        """Forget this reranker's embeddings; the shared model stays loaded."""
+        await asyncio.to_thread(self._forget)
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._documents.clear()
+            self._queries.clear()
+            self._cache_bytes = 0
+
+
+class CrossEncoderReranker(_LocalReranker):
+    """Scores every (query, document) pair with a sentence-transformers CrossEncoder."""
+
+    def __init__(self, name: str, loaded: LoadedModel, precision: Precision,
+                 batch_size: int, max_length: int, activation: str) -> None:
+        super().__init__(name, loaded, precision, batch_size, max_length)
+        self._activation, self.score_kind = _activation(loaded.model, activation, name)
+
+    def _score(self, query: str, texts: list[str]) -> _Work:
+        unique = list(dict.fromkeys(texts))
+        with self._loaded.lock:
+            started = time.perf_counter()
+            logits, lengths = self._logits(query, unique)
+            compute_s = time.perf_counter() - started
+        by_text = dict(zip(unique, logits, strict=True))
+        raw = np.array([by_text[t] for t in texts], dtype=np.float64)
+        scores = raw if self._activation is None else (
+            self._activation(torch.from_numpy(raw)).numpy())
+        length_of = dict(zip(unique, lengths, strict=True))
+        all_lengths = [length_of[t] for t in texts]
+        return _Work(scores=scores, rank_keys=raw, compute_s=compute_s,
+                     truncated=count_truncated(all_lengths, self.max_length),
+                     tokens=sum(min(n, self.max_length) for n in lengths))
+
+    def _logits(self, query: str, texts: Sequence[str],
+                precision: Precision | None = None) -> tuple[np.ndarray, list[int]]:
+        """Raw model scores for (query, text) pairs; the caller holds the model lock."""
+        from sentence_transformers.util import batch_to_device
+
+        model = self._loaded.model
+        lengths = token_lengths(getattr(model, "tokenizer", None), texts,
+                                pair_with=[query] * len(texts))
+        logits = np.empty(len(texts), dtype=np.float32)
+        with compute_context(self.device, precision or self.precision):
+            for batch in self._batches(lengths, texts):
+                features = model.preprocess([(query, texts[i]) for i in batch],
+                                            max_length=self.max_length)
+                features = self._pad(features, batch, lengths)
+                features = batch_to_device(features, model.device)
+                scores = model(features)["scores"].float()
+                logits[batch] = scores.reshape(len(batch), -1)[:, 0].cpu().numpy()
+        synchronize(self.device)
+        return logits, lengths
+
+    def calibration_scores(self, precision: Precision) -> np.ndarray:
+        return np.concatenate([self._logits(q, CALIBRATION_DOCUMENTS, precision)[0]
+                               for q in CALIBRATION_QUERIES])
+
+
+def _activation(model: Any, requested: str, name: str) -> tuple[Callable | None, str]:
+    requested = requested.strip().lower()
+    if requested in ("logit", "logits", "none", "identity"):
+        return None, "logit"
+    if requested == "sigmoid":
+        return torch.sigmoid, "sigmoid"
+    if requested != "auto":
+        raise RerankerSpecError(f"reranker {name!r}: activation={requested!r} is not one of "
+                                "auto, logit, sigmoid")
+    fn = getattr(model, "activation_fn", None)
+    if fn is None or isinstance(fn, torch.nn.Identity):
+        return None, "logit"
+    if isinstance(fn, torch.nn.Sigmoid):
+        return torch.sigmoid, "sigmoid"
+    return fn, type(fn).__name__.lower()
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _model_config(model: Any) -> Any:
+    first = model[0] if len(model) else None
+    return getattr(first, "config", None) or getattr(model, "config", None)
+
+
+def _max_length(spec: RerankerSpec, model: Any) -> int:
+    declared = getattr(model, "max_seq_length", None)
+    if not isinstance(declared, int) or declared <= 0 or declared > 100_000:
+        declared = 512
+    requested = option(spec, "max_length", int, None)
+    if requested is None:
+        return declared
+    if requested < 8:
+        raise RerankerSpecError(f"reranker {spec.text!r}: max_length must be at least 8")
+    positions = getattr(_model_config(model), "max_position_embeddings", None)
+    if isinstance(positions, int) and requested > positions:
+        raise RerankerSpecError(f"reranker {spec.text!r}: max_length={requested} is more than "
+                                f"the model's {positions} positions")
+    if requested > declared:
+        logger.warning("%s: max_length=%d is beyond the model's declared %d", spec.text,
+                       requested, declared)
+    return requested
+
+
+def _setup(spec: RerankerSpec, kind: str, source: str) -> tuple[LoadedModel, Precision, int]:
+    device = resolve_device(option(spec, "device", str, "auto"), spec.text)
+    precision = resolve_precision(option(spec, "dtype", str, "auto"), device, spec.text)
+    batch_size = option(spec, "batch_size", int, 16 if device == "cpu" else 64)
+    if batch_size < 1:
+        raise RerankerSpecError(f"reranker {spec.text!r}: batch_size must be at least 1")
+    return load_model(kind, source, device, precision), precision, batch_size
+
+
+def create_biencoder(spec: RerankerSpec, runtime: Runtime | None = None) -> BiEncoderReranker:
+    """``biencoder[:PATH_OR_ID]``; ``runtime`` concerns remote rerankers only."""
+    check_options(spec, BIENCODER_OPTIONS)
+    source = spec.arg or default_biencoder_source()
+    loaded, precision, batch_size = _setup(spec, "biencoder", source)
+    name = "biencoder" if spec.arg is None else f"biencoder:{spec.arg}"
+    reranker = BiEncoderReranker(name, loaded, precision, batch_size,
+                                 _max_length(spec, loaded.model))
+    reranker.precision, reranker.precision_check = checked_precision(
+        loaded, precision, spec.text, reranker.calibration_scores,
+        biencoder_tolerance)
+    return reranker
+
+
+def create_cross_encoder(spec: RerankerSpec,
+                         runtime: Runtime | None = None) -> CrossEncoderReranker:
+    """``cross-encoder:PATH_OR_ID``; ``runtime`` concerns remote rerankers only."""
+    check_options(spec, CROSS_ENCODER_OPTIONS)
+    if not spec.arg:
+        raise RerankerSpecError("cross-encoder needs a model: cross-encoder:PATH_OR_HF_ID")
+    activation = option(spec, "activation", str, "auto")
+    loaded, precision, batch_size = _setup(spec, "cross-encoder", spec.arg)
+    labels = getattr(loaded.model, "num_labels", 1)
+    if labels != 1:
+        raise RerankerSpecError(f"reranker {spec.text!r}: the model has {labels} labels; a "
+                                "reranker needs a model with one relevance score")
+    reranker = CrossEncoderReranker(f"cross-encoder:{spec.arg}", loaded, precision, batch_size,
+                                    _max_length(spec, loaded.model), activation)
+    reranker.precision, reranker.precision_check = checked_precision(
+        loaded, precision, spec.text, reranker.calibration_scores, cross_encoder_tolerance)
+    return reranker

@@ -1,0 +1,1 @@
+"""One module per provider: its profile(s), its dialect and its registration."""

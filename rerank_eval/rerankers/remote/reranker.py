@@ -1,0 +1,266 @@
+"""What every remote reranker does, whatever its wire format.
+
+A :class:`RemoteReranker` is composed from a provider's :class:`~.profile.ProviderProfile`
+(where it lives, auth, limits, price), a dialect (:mod:`.dialect`: request body and
+answer reading, pure functions), an :class:`~.http.client.HttpClient` and a
+:class:`~.cache.ResponseCache`. For each call it:
+
+1. splits the candidates into requests of at most ``max_documents_per_request``
+   (:mod:`.splitting`) and has the dialect build each body;
+2. looks the whole request up in the disk cache — and in the requests already in
+   flight, so two identical calls send one request;
+3. sends the requests through the client (retries, pacing, concurrency cap, timeouts,
+   typed errors);
+4. has the dialect read each answer, validates it (:mod:`.validation`), merges, computes
+   usage and cost (:mod:`rerank_eval.pricing`), and stores the response in the cache.
+
+Options common to every remote kind (inline ``?k=v`` or a suite table):
+
+``api_key``, ``base_url`` (else the provider's env vars), ``cache`` (bool),
+``concurrency`` (in-flight requests and harness concurrency, default 8),
+``timeout`` / ``connect_timeout`` (s), ``max_retries``, ``retry_base_delay`` (s),
+``retry_max_delay`` (s), ``max_retry_wait`` (total s), ``rpm`` / ``tpm`` (requests /
+tokens per minute), ``max_documents_per_request``, and a price override
+``price_usd_per_1m_tokens`` or ``price_usd_per_1k_search_units``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from rerank_eval import pricing
+from rerank_eval.rerankers.base import Runtime
+from rerank_eval.rerankers.remote.cache import (
+    ResponseCache,
+    as_hit,
+    from_record,
+    request_key,
+    to_record,
+)
+from rerank_eval.rerankers.remote.dialect import Answer, Dialect, MalformedAnswer, Parsed
+from rerank_eval.rerankers.remote.http.client import HttpClient, HttpResult, HttpSettings
+from rerank_eval.rerankers.remote.http.errors import MissingAPIKeyError
+from rerank_eval.rerankers.remote.http.retry import RetryPolicy
+from rerank_eval.rerankers.remote.profile import ProviderProfile, first_env, join_endpoint
+from rerank_eval.rerankers.remote.splitting import merge, slice_top_n, split_ranges
+from rerank_eval.rerankers.remote.validation import check_ranking
+from rerank_eval.rerankers.spec import RerankerSpec, RerankerSpecError, option
+from rerank_eval.secrets import Secret, safe_url
+from rerank_eval.types import Document, RankedResult, RerankRequest, RerankResponse, Usage
+
+log = logging.getLogger("rerank_eval.remote")
+
+DEFAULT_CONCURRENCY = 8
+
+
+def check_remote_options(spec: RerankerSpec, profile: ProviderProfile) -> None:
+    """Unknown options are refused; a provider knob this provider lacks says so."""
+    from rerank_eval.rerankers.remote.profile import REQUEST_KNOBS
+    from rerank_eval.rerankers.spec import check_options
+
+    hints = dict(profile.option_hints)
+    for knob in REQUEST_KNOBS:
+        if knob in spec.options and knob not in profile.allowed_options:
+            instead = f"; use {hints[knob]}" if knob in hints else ""
+            raise RerankerSpecError(
+                f"reranker {spec.text!r}: {profile.kind} does not support "
+                f"{knob}={spec.options[knob]!r}{instead}")
+    check_options(spec, profile.allowed_options)
+
+
+class RemoteReranker:
+    """One HTTP reranker: a profile and a dialect over the shared client and cache."""
+
+    def __init__(self, spec: RerankerSpec, profile: ProviderProfile, dialect: Dialect,
+                 runtime: Runtime | None = None, *, base_url: str | None = None,
+                 name: str | None = None) -> None:
+        """``base_url``: the provider's URL from the spec argument (TEI), which the
+        ``base_url`` option still overrides; ``name``: other than ``kind:arg``."""
+        runtime = runtime or Runtime()
+        check_remote_options(spec, profile)
+        self.spec = spec
+        self.profile = profile
+        self.dialect = dialect
+        self.kind = profile.kind
+        if profile.arg_is_model and profile.model_required and not spec.arg:
+            raise RerankerSpecError(f"reranker {spec.text!r}: give a model, e.g. "
+                                    f"{profile.kind}:MODEL")
+        self.model = profile.model_from(spec.arg)
+        self.name = name or (f"{profile.kind}:{spec.arg}" if spec.arg else profile.kind)
+        self.max_concurrency = option(spec, "concurrency", int, DEFAULT_CONCURRENCY)
+        self.max_documents_per_request = option(spec, "max_documents_per_request", int,
+                                                profile.max_documents)
+        if self.max_documents_per_request is not None and self.max_documents_per_request < 1:
+            raise RerankerSpecError(f"reranker {spec.text!r}: max_documents_per_request "
+                                    "must be >= 1")
+        api_key = self._resolve_api_key(spec)
+        self.url = join_endpoint(self._resolve_base_url(spec, base_url), profile.endpoint_path)
+        try:
+            retry = RetryPolicy(
+                max_retries=option(spec, "max_retries", int, 4),
+                base_delay_s=option(spec, "retry_base_delay", float, 0.5),
+                max_delay_s=option(spec, "retry_max_delay", float, 30.0),
+                max_total_wait_s=option(spec, "max_retry_wait", float, 120.0),
+            )
+            settings = HttpSettings(
+                timeout_s=option(spec, "timeout", float, 60.0),
+                connect_timeout_s=option(spec, "connect_timeout", float, 10.0),
+                concurrency=self.max_concurrency,
+                requests_per_minute=option(spec, "rpm", float, None),
+                tokens_per_minute=option(spec, "tpm", float, None),
+                retry=retry,
+            )
+            override = pricing.override_price(
+                profile.price_provider or profile.kind, self.model,
+                per_1m_tokens=option(spec, "price_usd_per_1m_tokens", float, None),
+                per_1k_search_units=option(spec, "price_usd_per_1k_search_units", float, None))
+        except ValueError as exc:
+            raise RerankerSpecError(f"reranker {spec.text!r}: {exc}") from None
+        self.http = HttpClient(profile.kind, self.url, api_key, settings,
+                               auth_header=profile.auth_header, auth_scheme=profile.auth_scheme,
+                               transport=runtime.transport, clock=runtime.clock)
+        self.clock = self.http.clock
+        self.cache = ResponseCache(enabled=option(spec, "cache", bool, True)
+                                   and runtime.response_cache)
+        self.price = override or (pricing.find_price(profile.price_provider, self.model)
+                                  if profile.price_provider else None)
+        self._inflight: dict[str, asyncio.Future[RerankResponse]] = {}
+
+    def __repr__(self) -> str:
+        return f"RemoteReranker(name={self.name!r}, url={safe_url(self.url)!r})"
+
+    # -- configuration ----------------------------------------------------------------
+
+    def _resolve_api_key(self, spec: RerankerSpec) -> Secret | None:
+        env_names = self.profile.api_key_env
+        value = option(spec, "api_key", str, None)
+        if not value:
+            value, _ = first_env(env_names)
+        if not value:
+            if self.profile.api_key_required:
+                env = " or ".join(env_names) or "an env var"
+                raise MissingAPIKeyError(
+                    self.kind, f"no API key for {spec.text!r}: set {env}, "
+                               "or give the api_key option in the suite")
+            return None
+        return Secret(value)
+
+    def _resolve_base_url(self, spec: RerankerSpec, from_arg: str | None) -> str:
+        value = option(spec, "base_url", str, None) or from_arg
+        if not value:
+            value, _ = first_env(self.profile.base_url_env)
+        value = value or self.profile.default_base_url
+        if not value:
+            env = " or ".join(self.profile.base_url_env)
+            raise RerankerSpecError(f"reranker {spec.text!r}: no base URL; set {env} or "
+                                    "give the base_url option")
+        if not re.match(r"^https?://", value):
+            raise RerankerSpecError(f"reranker {spec.text!r}: base URL {safe_url(value)!r} "
+                                    "must start with http:// or https://")
+        return value
+
+    @staticmethod
+    def estimate_tokens(query: str, documents: Sequence[Document]) -> float:
+        """Rough token count (4 characters a token) used only to pace ``tpm``."""
+        chars = len(query) * len(documents) + sum(len(d.text) for d in documents)
+        return chars / 4.0
+
+    # -- the call ---------------------------------------------------------------------
+
+    async def rerank(self, request: RerankRequest) -> RerankResponse:
+        started = self.clock.monotonic()
+        documents = request.documents
+        if not documents:
+            return RerankResponse(results=[], usage=Usage(), latency_s=0.0,
+                                  score_kind="provider")
+        parts = split_ranges(len(documents), self.max_documents_per_request)
+        try:
+            bodies = [self.dialect.build_body(request.query, [documents[i] for i in part],
+                                              slice_top_n(request.top_n, part))
+                      for part in parts]
+        except ValueError as exc:
+            raise ValueError(f"{self.name}: {exc}") from None
+        key = request_key(self.kind, safe_url(self.url), bodies)
+
+        cached = self.cache.get(self.kind, key)
+        if cached is not None:
+            try:
+                return from_record(cached, len(documents), request.top_n)
+            except (KeyError, TypeError, ValueError):
+                log.warning("%s: ignoring unreadable cache entry %s", self.name, key[:12])
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return as_hit(await asyncio.shield(pending))
+
+        future: asyncio.Future[RerankResponse] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            response = await self._send_all(request, parts, bodies, started)
+        except BaseException as exc:
+            if not future.done():
+                if isinstance(exc, asyncio.CancelledError):
+                    future.cancel()
+                else:
+                    future.set_exception(exc)
+                    future.exception()  # mark retrieved: waiters re-raise it
+            raise
+        else:
+            future.set_result(response)
+            try:
+                self.cache.put(self.kind, key, to_record(self.name, response))
+            except (OSError, ValueError) as exc:  # a full disk must not lose a paid answer
+                log.warning("%s: could not write the response cache: %s", self.name, exc)
+            return response
+        finally:
+            self._inflight.pop(key, None)
+
+    async def _send_one(self, request: RerankRequest, part: range,
+                        body: dict[str, Any]) -> tuple[HttpResult, Parsed, list[RankedResult]]:
+        docs = [request.documents[i] for i in part]
+        result = await self.http.post_json(
+            body, token_estimate=self.estimate_tokens(request.query, docs))
+        part_top_n = slice_top_n(request.top_n, part) if self.dialect.sends_top_n else None
+        try:
+            parsed = self.dialect.parse(Answer(result.data, result.headers))
+            ranking = check_ranking(parsed.pairs, len(part), part_top_n)
+        except MalformedAnswer as exc:
+            raise self.http.malformed(result, exc.reason) from None
+        return result, parsed, ranking
+
+    async def _send_all(self, request: RerankRequest, parts: list[range],
+                        bodies: list[dict[str, Any]], started: float) -> RerankResponse:
+        tasks = [asyncio.ensure_future(self._send_one(request, part, body))
+                 for part, body in zip(parts, bodies, strict=True)]
+        try:
+            done = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        usage = Usage(split_requests=len(parts) - 1)
+        reported_costs: list[float | None] = []
+        for result, parsed, _ in done:
+            usage = usage + Usage(requests=result.requests_sent, tokens=parsed.tokens,
+                                  search_units=parsed.search_units, retries=result.retries,
+                                  retry_wait_s=result.retry_wait_s)
+            reported_costs.append(parsed.cost_usd)
+        if reported_costs and all(c is not None for c in reported_costs):
+            cost: float | None = sum(c for c in reported_costs if c is not None)
+        elif self.price is not None:
+            cost = self.price.cost(tokens=usage.tokens, search_units=usage.search_units)
+        else:
+            cost = None
+        results = merge([(part, ranking) for part, (_, _, ranking) in zip(parts, done,
+                                                                           strict=True)],
+                        request.top_n)
+        return RerankResponse(results=results, usage=usage.with_cost(cost),
+                              latency_s=self.clock.monotonic() - started,
+                              score_kind="provider")
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

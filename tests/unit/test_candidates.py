@@ -1,0 +1,53 @@
+"""First stage on a toy collection: BM25 candidates, run-file candidates and their errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support.beir import toy_dataset
+
+from rerank_eval.candidates import CandidatesError, bm25_candidates, run_file_candidates
+from rerank_eval.datasets import load_dataset
+
+
+def test_bm25_candidates_rank_topical_documents_first(tmp_path: Path) -> None:
+    dataset = load_dataset(toy_dataset(tmp_path / "toy"))
+    candidates = bm25_candidates(dataset, top_k=10)
+    for query_id, docs in candidates.by_query.items():
+        topic = next(iter(dataset.qrels[query_id])).split("-")[0]
+        assert docs[0][0].startswith(topic)
+        assert [s for _, s in docs] == sorted((s for _, s in docs), reverse=True)
+
+
+def test_run_file_candidates_are_cut_in_trec_eval_order(tmp_path: Path) -> None:
+    dataset = load_dataset(toy_dataset(tmp_path / "toy"))
+    run = tmp_path / "run.trec"
+    run.write_text("q00 Q0 bread-01 1 5.0 x\nq00 Q0 bread-00 2 5.0 x\nq00 Q0 bread-02 3 9.0 x\n")
+    candidates = run_file_candidates(run, dataset, top_k=2)
+    assert [d for d, _ in candidates.by_query["q00"]] == ["bread-02", "bread-01"]
+    assert any("have no candidates" in w for w in candidates.warnings)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("q00 Q0 bread-01 1 5.0\n", "line 1: expected 6 columns"),
+    ("q00 Q0 bread-01 1 5.0 x\nq00 Q0 bread-02 2 high x\n", "line 2: score 'high'"),
+    ("q00 Q0 bread-01 1 5.0 x\nq00 Q0 bread-01 2 4.0 x\n", "line 2: document 'bread-01' appears"),
+    ("nope Q0 bread-01 1 5.0 x\n", "no query id matches"),
+])
+def test_bad_run_files_name_the_line(tmp_path: Path, content: str, message: str) -> None:
+    dataset = load_dataset(toy_dataset(tmp_path / "toy"))
+    run = tmp_path / "bad.trec"
+    run.write_text(content)
+    with pytest.raises(CandidatesError, match=message) as info:
+        run_file_candidates(run, dataset, top_k=10)
+    assert "bad.trec" in str(info.value)
+
+
+def test_unknown_documents_in_a_run_file_are_counted_and_skipped(tmp_path: Path) -> None:
+    dataset = load_dataset(toy_dataset(tmp_path / "toy"))
+    run = tmp_path / "run.trec"
+    run.write_text("q00 Q0 bread-01 1 5.0 x\nq00 Q0 ghost 2 4.0 x\nq00 Q0 ghost2 3 3.0 x\n")
+    candidates = run_file_candidates(run, dataset, top_k=10)
+    assert candidates.by_query["q00"] == [("bread-01", 5.0)]
+    assert any("2 lines name 2 documents not in the corpus" in w for w in candidates.warnings)
