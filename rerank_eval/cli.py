@@ -127,6 +127,10 @@ def build_suite(suite_file: Path | None, datasets: list[str], rerankers: list[st
     data["costs"] = costs
     if measures:
         data["measures"] = measures
+    elif suite is not None and top_k is not None and top_k != suite.first_stage.top_k:
+        from rerank_eval.metrics import measures_at_depth
+
+        data["measures"] = measures_at_depth(suite.measures, suite.first_stage.top_k, top_k)
     return suite_from_dict(data, source=str(suite_file or "command line"),
                            base_dir=suite.base_dir if suite else None)
 
@@ -177,10 +181,9 @@ def run(
     out_dir = out or Path("reports") / suite.name
     result = _run_suite(suite, out_dir, response_cache=not no_cache)
     from rerank_eval.report import write_reports
-    from rerank_eval.store import read_run
 
     reports = write_reports(out_dir, baseline=baseline_reranker, qps=qps)
-    _print_results(read_run(out_dir).summary)
+    _print_results(out_dir, baseline_reranker)
     console.print(f"results in [bold]{out_dir}[/bold]: summary.json, per_query.csv, runs/, "
                   f"{', '.join(p.name for p in reports)}")
     if result.failed:
@@ -225,16 +228,25 @@ def _run_locked(suite: Suite, out_dir: Path, columns: tuple[Any, ...],
     return result
 
 
-def _print_results(summary: Any) -> None:
-    from rerank_eval.report.tables import format_value, leaderboard
+def _print_results(out_dir: Path, baseline: str = "first-stage") -> None:
+    """Per dataset: the table (Δ against the first stage, ▲/▼ where significant), then
+    the verdict in one sentence."""
+    from rerank_eval.report.analysis import analyse
+    from rerank_eval.report.tables import terminal_table
 
-    for name, (columns, rows) in leaderboard(summary).items():
-        table = Table(title=f"{name}", title_justify="left")
-        for column in columns:
-            table.add_column(column.title, justify="left" if column.kind == "text" else "right")
-        for row in rows:
-            table.add_row(*(format_value(row.get(c.key), c.kind) for c in columns))
+    analysis = analyse(out_dir, baseline=baseline)
+    for dataset in analysis.datasets:
+        t = terminal_table(analysis, dataset)
+        table = Table(title=dataset.name, title_justify="left")
+        for header, align in zip(t.headers, t.align, strict=True):
+            table.add_column(header, justify="left" if align == "l" else "right")
+        for row in t.rows:
+            table.add_row(*row)
         out_console.print(table)
+        out_console.print(f"verdict: {dataset.verdict}", highlight=False)
+    out_console.print(f"▲/▼: significantly better/worse than {analysis.baseline} "
+                      f"(paired randomization test, Holm, p < {analysis.alpha}).",
+                      highlight=False)
 
 
 @app.command()
@@ -258,39 +270,108 @@ def report(
 def check(
     run_dir: Annotated[Path, typer.Argument(help="The run folder to check.")],
     baseline: Annotated[Path, typer.Option(
-        help="Baseline run folder (paired significance test) or summary.json (means only).")],
+        help="Baseline: a run folder or a baseline.json (paired by query), or a summary.json "
+        "(means only).")],
     measure: Annotated[list[str], typer.Option(
-        "--measure", "-m", help="Measures to gate on (default nDCG@10).")] = [],  # noqa: B006
+        "--measure", "-m", help="Measures to gate on (default the headline nDCG@10).")] = [],  # noqa: B006
     alpha: Annotated[float, typer.Option(help="Significance level after Holm correction.")]
     = 0.05,
+    max_drop: Annotated[float, typer.Option(
+        min=0, help="Non-inferiority margin: fail only on a significant mean drop larger "
+        "than this.")] = 0.01,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Fail (exit 1) when the result is inconclusive or a budgeted value "
+        "is unknown.")] = False,
     tolerance: Annotated[float, typer.Option(
         help="Allowed mean drop when the baseline has no per-query values.")] = 0.01,
+    max_p95_ms: Annotated[float | None, typer.Option(
+        min=0, help="Latency budget: fail when a reranker's p95 latency exceeds this (ms).")]
+    = None,
+    max_cost_per_1k: Annotated[float | None, typer.Option(
+        min=0, help="Cost budget: fail when a reranker costs more than this USD per 1,000 "
+        "queries.")] = None,
+    summary_md: Annotated[Path | None, typer.Option(
+        help="Append the findings as Markdown to this file (e.g. $GITHUB_STEP_SUMMARY).")]
+    = None,
 ) -> None:
-    """Exit 1 on a significant quality regression against a stored baseline."""
+    """CI gate. Exit 0 pass, 1 regression or budget exceeded, 2 usage or input error."""
+    from rerank_eval.records import SchemaError
     from rerank_eval.regression import check as run_check
+    from rerank_eval.regression import markdown_summary
 
     try:
-        result = run_check(run_dir, baseline, measure or ["nDCG@10"], alpha=alpha,
-                           tolerance=tolerance)
-    except (FileNotFoundError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        result = run_check(run_dir, baseline, measure or None, alpha=alpha,
+                           tolerance=tolerance, max_drop=max_drop, strict=strict,
+                           max_p95_ms=max_p95_ms, max_cost_per_1k=max_cost_per_1k)
+    except (FileNotFoundError, SchemaError, ValueError, OSError) as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    table = Table(title=f"check {run_dir} against {baseline}", title_justify="left")
-    for title in ("dataset", "reranker", "measure", "baseline", "now", "Δ", "p (Holm)",
-                  "verdict", "detail"):
-        table.add_column(title)
-    colours = {"regression": "red", "missing": "red", "errors": "red", "improvement": "green"}
-    for f in result.findings:
-        colour = colours.get(f.verdict, "default")
-        table.add_row(f.dataset, f.reranker, f.measure, _num(f.baseline), _num(f.current),
-                      _num(f.delta, signed=True), _num(f.p_holm),
-                      f"[{colour}]{f.verdict}[/{colour}]", f.detail)
-    out_console.print(table)
-    if not result.findings:
-        console.print("[red]nothing to compare: no dataset × reranker is in both runs[/red]")
-        raise typer.Exit(1)
+    if result.pairing is not None:
+        for line in result.pairing.lines("this run", "the baseline"):
+            out_console.print(f"paired: {line}", highlight=False, markup=False)
+    colours = {"regression": "red", "missing": "red", "errors": "red", "over budget": "red",
+               "improvement": "green", "inconclusive": "yellow", "unknown": "yellow"}
+    quality = result.of_kind("quality", "run")
+    if quality:
+        table = Table(title=f"check {run_dir} against {baseline}: quality (max drop "
+                      f"{max_drop:g})", title_justify="left")
+        for title in ("dataset", "reranker", "measure", "baseline", "now", "Δ", "p (Holm)",
+                      "verdict", "detail"):
+            table.add_column(title)
+        for f in quality:
+            colour = colours.get(f.verdict, "default")
+            table.add_row(f.dataset, f.reranker, f.measure, _num(f.baseline), _num(f.current),
+                          _num(f.delta, signed=True), _num(f.p_holm),
+                          f"[{colour}]{f.verdict}[/{colour}]", f.detail)
+        out_console.print(table)
+    budgets = result.of_kind("latency", "cost")
+    if budgets:
+        table = Table(title="budgets: latency and cost", title_justify="left")
+        for title in ("dataset", "reranker", "budget on", "baseline", "now", "verdict",
+                      "detail"):
+            table.add_column(title)
+        for f in budgets:
+            colour = colours.get(f.verdict, "default")
+            table.add_row(f.dataset, f.reranker, f.measure,
+                          "–" if f.baseline is None else f"{f.baseline:.4g}",
+                          "–" if f.current is None else f"{f.current:.4g}",
+                          f"[{colour}]{f.verdict}[/{colour}]", f.detail)
+        out_console.print(table)
+    for f in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {f.dataset} × {f.reranker} {f.measure}: "
+                      f"{f.verdict}: {f.detail}", highlight=False)
+    if summary_md is not None:
+        try:
+            with summary_md.open("a", encoding="utf-8") as handle:
+                handle.write(markdown_summary(result, str(run_dir), str(baseline)))
+        except OSError as exc:
+            console.print(f"[red]error:[/red] cannot write {summary_md}: {exc}",
+                          highlight=False)
+            raise typer.Exit(2) from None
     if result.failed:
+        console.print("[red]check failed[/red]")
         raise typer.Exit(1)
+    console.print("[green]check passed[/green]" + (" with warnings" if result.warnings else ""))
+
+
+@app.command("baseline")
+def baseline_command(
+    run_dir: Annotated[Path, typer.Argument(help="The run folder to take as the baseline.")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="The baseline file to write (commit it).")] = Path("baseline.json"),
+) -> None:
+    """Write baseline.json from a run folder: per dataset × reranker, means, per-query values,
+    latency and cost, for `check --baseline baseline.json`."""
+    from rerank_eval.baseline import write_baseline
+    from rerank_eval.records import SchemaError
+
+    try:
+        data = write_baseline(run_dir, out)
+    except (FileNotFoundError, SchemaError, ValueError, OSError) as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"wrote {out}: {len(data['cells'])} dataset × reranker cells, measures "
+                  f"{', '.join(data['suite']['measures'])}", highlight=False)
 
 
 @app.command()
@@ -300,18 +381,34 @@ def compare(
     measure: Annotated[list[str], typer.Option("--measure", "-m")] = [],  # noqa: B006
     alpha: Annotated[float, typer.Option()] = 0.05,
 ) -> None:
-    """Compare two runs of the same rerankers, paired by query, and list queries that changed."""
-    from rerank_eval.comparison import compare_runs, differing_queries
+    """Compare two runs of the same rerankers, paired by query, and list queries that changed.
+
+    First says what was paired: queries in common per dataset × reranker, rerankers on one
+    side only, settings that differ. Exit 2 when the runs have nothing in common.
+    """
+    from rerank_eval.comparison import compare_runs, differing_queries, pair_runs
+    from rerank_eval.records import SchemaError
     from rerank_eval.store import read_run
 
     try:
         run_new, run_old = read_run(run_a), read_run(run_b)
         new, old = run_new.require_per_query(), run_old.require_per_query()
         measures = measure or [m for m in run_new.measures if m in run_old.measures]
+        for name, side in ((str(run_a), run_new), (str(run_b), run_old)):
+            lacking = [m for m in measures if m not in side.measures]
+            if lacking:
+                raise ValueError(f"{name} has no measure {', '.join(lacking)}; it has: "
+                                 f"{', '.join(side.measures) or 'none'}")
+        pairing = pair_runs(run_new, run_old)
+        if pairing.empty:
+            raise ValueError("nothing in common: " + pairing.empty_reason(str(run_a),
+                                                                          str(run_b)))
         comparisons = compare_runs(new, old, measures)
-    except (FileNotFoundError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+    except (FileNotFoundError, SchemaError, ValueError, OSError) as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    for line in pairing.lines(str(run_a), str(run_b)):
+        out_console.print(f"paired: {line}", highlight=False, markup=False)
     table = Table(title=f"{run_a} vs {run_b}", title_justify="left")
     for title in ("dataset", "reranker", "measure", "old", "new", "Δ", "95% CI", "p (Holm)",
                   "W/T/L", "changed queries"):

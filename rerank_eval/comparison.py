@@ -22,6 +22,7 @@ from rerank_eval.stats import (
     holm,
     paired_comparison,
 )
+from rerank_eval.store import FIRST_STAGE, RunFolder
 
 
 @dataclass(frozen=True)
@@ -110,3 +111,136 @@ def differing_queries(new: pd.DataFrame, old: pd.DataFrame, dataset: str, rerank
     b = old[(old["dataset"] == dataset) & (old["reranker"] == reranker)].set_index("query_id")
     common = sorted(set(a.index) & set(b.index))
     return [q for q in common if abs(float(a.at[q, measure]) - float(b.at[q, measure])) > tolerance]
+
+
+# -- what two runs have in common ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PairedCell:
+    """One dataset x reranker present in both runs: the queries each has and shares."""
+
+    dataset: str
+    reranker: str
+    n_common: int
+    n_new: int
+    n_old: int
+
+
+@dataclass
+class Pairing:
+    """What ``compare`` / ``check`` paired: cells in common, cells on one side, settings."""
+
+    cells: list[PairedCell]
+    only_new: list[tuple[str, str]]
+    only_old: list[tuple[str, str]]
+    differences: list[str]
+    """Settings that differ: top-k, first stage, dataset fingerprint, spec/options."""
+    fingerprint_mismatch: list[str]
+    """Datasets whose fingerprint differs between the runs (both recorded one)."""
+    paired: bool = True
+    """False when one side has no per-query values (a bare summary.json): means only."""
+
+    @property
+    def empty(self) -> bool:
+        if not self.paired:
+            return not self.cells
+        return not any(c.n_common for c in self.cells)
+
+    def empty_reason(self, new: str = "this run", old: str = "the baseline") -> str:
+        if not self.cells:
+            return (f"no dataset × reranker is in both {new} and {old} "
+                    f"({_cells_text(self.only_new) or 'none'} vs "
+                    f"{_cells_text(self.only_old) or 'none'})")
+        return (f"{new} and {old} share no query in "
+                + ", ".join(f"{c.dataset} × {c.reranker}" for c in self.cells))
+
+    def lines(self, new: str = "new", old: str = "old") -> list[str]:
+        """The pairing report, one line per fact."""
+        if self.paired:
+            out = [f"{c.dataset} × {c.reranker}: {c.n_common} queries in common "
+                   f"(of {c.n_new} in {new}, {c.n_old} in {old})" for c in self.cells]
+        else:
+            out = [f"{c.dataset} × {c.reranker}: not paired by query (means only): "
+                   f"{c.n_new} queries in {new}, {c.n_old} in {old}" for c in self.cells]
+        if self.only_new:
+            out.append(f"only in {new}: {_cells_text(self.only_new)}")
+        if self.only_old:
+            out.append(f"only in {old}: {_cells_text(self.only_old)}")
+        out += [f"differs: {d}" for d in self.differences]
+        return out
+
+
+def pair_runs(new: RunFolder, old: RunFolder) -> Pairing:
+    """Which cells and queries two run folders share, and which settings differ."""
+    new_queries = _queries_by_cell(new)
+    old_queries = _queries_by_cell(old)
+    cells = [PairedCell(d, r, len(new_queries[(d, r)] & old_queries[(d, r)]),
+                        len(new_queries[(d, r)]), len(old_queries[(d, r)]))
+             for d, r in new_queries if (d, r) in old_queries]
+    differences: list[str] = []
+    mismatch: list[str] = []
+    old_datasets = {d.name: d for d in old.summary.datasets}
+    for ds in new.summary.datasets:
+        before = old_datasets.get(ds.name)
+        if before is None:
+            continue
+        if ds.fingerprint and before.fingerprint and ds.fingerprint != before.fingerprint:
+            mismatch.append(ds.name)
+            differences.append(f"{ds.name}: dataset fingerprint {ds.fingerprint[:12]} vs "
+                               f"{before.fingerprint[:12]}")
+        a, b = ds.first_stage, before.first_stage
+        if a.top_k != b.top_k:
+            differences.append(f"{ds.name}: top-k {a.top_k} vs {b.top_k}")
+        if a.method != b.method:
+            differences.append(f"{ds.name}: first stage {a.method} vs {b.method}")
+        for key in sorted(set(a.details) | set(b.details)):
+            if key != "metrics" and a.details.get(key) != b.details.get(key):
+                differences.append(f"{ds.name}: first stage {key} {a.details.get(key)!r} vs "
+                                   f"{b.details.get(key)!r}")
+    old_cells = {(c.dataset, c.reranker): c for c in old.summary.results}
+    for cell in new.summary.results:
+        before_cell = old_cells.get((cell.dataset, cell.reranker))
+        if before_cell is not None and cell.spec and before_cell.spec \
+                and cell.spec != before_cell.spec:
+            differences.append(f"{cell.dataset} × {cell.reranker}: spec/options "
+                               f"{cell.spec!r} vs {before_cell.spec!r}")
+    paired = _has_rows(new) and _has_rows(old)
+
+    def one_side(a: dict[tuple[str, str], set[str]],
+                 b: dict[tuple[str, str], set[str]]) -> list[tuple[str, str]]:
+        # Means only: the other side has no first-stage row to pair with, not a missing cell.
+        return [k for k in a if k not in b and (paired or k[1] != FIRST_STAGE)]
+
+    return Pairing(cells=cells, only_new=one_side(new_queries, old_queries),
+                   only_old=one_side(old_queries, new_queries), differences=differences,
+                   fingerprint_mismatch=mismatch, paired=paired)
+
+
+def _has_rows(run: RunFolder) -> bool:
+    return run.has_per_query and len(run.per_query) > 0
+
+
+def _queries_by_cell(run: RunFolder) -> dict[tuple[str, str], set[str]]:
+    """(dataset, reranker) -> its query ids; from summary.json's counts without per_query.csv."""
+    cells: dict[tuple[str, str], set[str]] = {}
+    if _has_rows(run):
+        frame = run.per_query
+        for (dataset, reranker), rows in frame.groupby(["dataset", "reranker"], sort=True):
+            cells[(str(dataset), str(reranker))] = set(rows["query_id"].astype(str))
+    for cell in run.summary.results:
+        cells.setdefault((cell.dataset, cell.reranker),
+                         {f"#{i}" for i in range(cell.n_queries)})
+    return cells
+
+
+def _cells_text(keys: Sequence[tuple[str, str]]) -> str:
+    return ", ".join(f"{d} × {r}" for d, r in keys)
+
+
+def paired_differences(new: pd.DataFrame, old: pd.DataFrame, dataset: str, reranker: str,
+                       measure: str) -> list[float]:
+    """Per-query differences new - old of ``measure`` on the queries both runs have."""
+    a = _values(new[new["dataset"] == dataset], reranker, measure)
+    b = _values(old[old["dataset"] == dataset], reranker, measure)
+    return [float(a[q]) - float(b[q]) for q in sorted(set(a) & set(b))]

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,7 +42,14 @@ from rerank_eval.rerankers import Reranker, Runtime, create_reranker
 from rerank_eval.rerankers.base import CorpusAware, PricedByHardware, PricedByUsage
 from rerank_eval.secrets import is_secret_option, redact
 from rerank_eval.suite import RerankerConfig, Suite
-from rerank_eval.types import Document, RankedResult, RerankRequest, Usage
+from rerank_eval.types import (
+    Document,
+    RankedResult,
+    RerankRequest,
+    RerankResponse,
+    Usage,
+    take_usage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +233,8 @@ class Harness:
                                        cell, first_order=len(records))
         finally:
             segment = time.perf_counter() - started
-            journal.close_segment(segment if todo else 0.0)
+            journal.close_segment(segment if todo else 0.0, cell.failed_usage)
+        cell.failed_usage = previous.failed_usage + cell.failed_usage
         cell.wall_s = previous.wall_s + (segment if todo else 0.0)
         cell.records = records
         self._summarise(cell, dataset_run)
@@ -250,11 +258,17 @@ class Harness:
                     query=dataset.queries[query_id],
                     documents=[Document(text=dataset.corpus[d].full_text, id=d) for d in doc_ids],
                 )
+                response: RerankResponse | None = None
                 try:
                     response = await reranker.rerank(request)
                     scores = _scores_by_doc_id(response.results, doc_ids, reranker.name,
                                                request.top_n)
                 except Exception as exc:
+                    # what was sent (and billed) before it failed counts in the cell
+                    failed = take_usage(exc) if response is None else \
+                        _rejected(response.usage)
+                    if failed is not None:
+                        cell.failed_usage = cell.failed_usage + failed
                     cell.errors += 1
                     consecutive_failures += 1
                     message = f"query {query_id}: {_describe_error(exc)}"
@@ -316,6 +330,7 @@ class Harness:
     def _summarise(self, cell: CellResult, dataset_run: DatasetRun) -> None:
         records = cell.records
         cell.n_queries = len(records)
+        cell.usage = cell.failed_usage
         if not records:
             return
         run = cell.run()
@@ -325,7 +340,7 @@ class Harness:
         ordered = sorted(records.values(), key=lambda r: r.order)
         cold = ordered[0].latency_s if ordered[0].order == 0 else None
         cell.latency_ms = latency_summary_ms([r.latency_s for r in ordered], cold)
-        usage = Usage()
+        usage = cell.failed_usage
         for record in ordered:
             usage = usage + record.usage
         cell.usage = usage
@@ -343,6 +358,13 @@ def _scores_by_doc_id(results: Sequence[RankedResult], doc_ids: Sequence[str], n
     pairs = [(r.index, r.relevance_score) for r in results]
     ranked = validate_ranking(pairs, len(doc_ids), top_n, fail)
     return {doc_ids[r.index]: r.relevance_score for r in ranked}
+
+
+def _rejected(usage: Usage) -> Usage:
+    """A response's usage when the harness rejects its ranking: every request failed, and
+    those that were answered (not failed before) were rejected answers."""
+    return replace(usage, requests_failed=usage.requests,
+                   requests_rejected=usage.requests - usage.requests_failed)
 
 
 def reranker_label(config: RerankerConfig) -> str:

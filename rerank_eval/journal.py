@@ -16,12 +16,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rerank_eval.records import SCHEMA_VERSION, QueryRecord, SchemaError, schema_version
+from rerank_eval.records import (
+    SCHEMA_VERSION,
+    QueryRecord,
+    SchemaError,
+    schema_version,
+    usage_from_dict,
+)
 from rerank_eval.text import file_safe
+from rerank_eval.types import Usage
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +39,8 @@ class JournalContents:
     wall_s: float
     """Wall time of the segments that produced the records (sessions of this cell)."""
     meta: dict[str, Any]
+    failed_usage: Usage = field(default_factory=Usage)
+    """What the queries that failed in earlier segments sent (and were billed)."""
 
 
 class CellJournal:
@@ -65,8 +74,11 @@ class CellJournal:
     def append(self, record: QueryRecord) -> None:
         self._write(record.to_dict())
 
-    def close_segment(self, wall_s: float) -> None:
-        self._write({"type": "segment", "wall_s": wall_s})
+    def close_segment(self, wall_s: float, failed_usage: Usage | None = None) -> None:
+        entry: dict[str, Any] = {"type": "segment", "wall_s": wall_s}
+        if failed_usage is not None and failed_usage != Usage():
+            entry["failed_usage"] = asdict(failed_usage)
+        self._write(entry)
         if self._handle is not None:
             self._handle.close()
             self._handle = None
@@ -113,6 +125,9 @@ def _contents(header: dict[str, Any], lines: list[str]) -> JournalContents:
             contents.records[record.query_id] = record
         elif entry.get("type") == "segment":
             contents.wall_s += float(entry["wall_s"])
+            if isinstance(entry.get("failed_usage"), dict):
+                contents.failed_usage = (contents.failed_usage
+                                         + usage_from_dict(entry["failed_usage"]))
     return contents
 
 

@@ -21,6 +21,21 @@ import ir_measures
 from ir_measures.measures import Measure
 
 DEFAULT_MEASURES: tuple[str, ...] = ("nDCG@10", "RR@10", "R@10", "R@100", "AP@100")
+"""The default measures at the default first-stage depth (100); see :func:`default_measures`."""
+
+
+def default_measures(top_k: int) -> list[str]:
+    """The default measures for a first stage of ``top_k`` candidates: recall and AP at
+    that depth (``R@30``, ``AP@30`` for top-30), the others at 10."""
+    return list(dict.fromkeys(["nDCG@10", "RR@10", "R@10", f"R@{top_k}", f"AP@{top_k}"]))
+
+
+def measures_at_depth(measures: list[str], old_k: int, new_k: int) -> list[str]:
+    """``measures`` with recall and AP at the old first-stage depth renamed to the new one
+    (a suite's ``R@50`` becomes ``R@30`` under ``--top-k 30``); the rest unchanged."""
+    moved = [f"{m.split('@')[0]}@{new_k}" if m in (f"R@{old_k}", f"AP@{old_k}") else m
+             for m in measures]
+    return list(dict.fromkeys(moved))
 
 Qrels = Mapping[str, Mapping[str, int]]
 Run = Mapping[str, Mapping[str, float]]

@@ -137,7 +137,11 @@ class CellSummary:
     """p50, p95, p99, mean, max, cold (the first request), in milliseconds."""
     throughput_docs_per_s: float | None = None
     usage: Usage = field(default_factory=Usage)
-    """Totals over the cell; ``usage.cost_usd`` is written as the entry's ``cost_usd``."""
+    """Totals over the cell, failed queries included (what was sent and billed);
+    ``usage.cost_usd`` is written as the entry's ``cost_usd``."""
+    failed_usage: Usage = field(default_factory=Usage)
+    """Of ``usage``, what the queries that failed sent: requests, retries, rejected
+    answers and their reported units and cost."""
     price: PriceRecord | None = None
     """The price behind ``usage.cost_usd`` (amount, unit, date, source), for tracing."""
     errors: int = 0
@@ -168,6 +172,7 @@ class CellSummary:
             "score_kind": self.score_kind, "concurrency": self.concurrency,
             "wall_s": self.wall_s, "resumed_queries": self.resumed_queries,
             "first_stage_recall": self.first_stage_recall,
+            "failed_usage": asdict(self.failed_usage),
         }
 
     @classmethod
@@ -176,6 +181,7 @@ class CellSummary:
         known["usage"] = usage_from_dict({**(data.get("usage") or {}),
                                           "cost_usd": data.get("cost_usd")})
         known["price"] = PriceRecord.from_dict(data.get("price"))
+        known["failed_usage"] = usage_from_dict(data.get("failed_usage"))
         for key, default in (("metrics", {}), ("latency_ms", {}), ("error_messages", []),
                              ("spec", data.get("reranker", "")), ("n_queries", 0),
                              ("errors", 0), ("concurrency", 1), ("wall_s", 0.0),

@@ -11,9 +11,16 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from rerank_eval.metrics import DEFAULT_MEASURES, parse_measures
+from rerank_eval.metrics import default_measures, parse_measures
 
 
 class SuiteError(ValueError):
@@ -71,7 +78,9 @@ class Suite(_Strict):
     rerankers: list[RerankerConfig] = Field(min_length=1)
     first_stage: FirstStageConfig = FirstStageConfig()
     costs: CostConfig = CostConfig()
-    measures: list[str] = Field(default_factory=lambda: list(DEFAULT_MEASURES))
+    measures: list[str] = Field(default_factory=list)
+    """Empty or unset: :func:`~rerank_eval.metrics.default_measures` of the first stage's
+    top-k (recall and AP at that depth)."""
     max_queries: int | None = Field(None, ge=1)
     base_dir: Path | None = Field(None, exclude=True)
 
@@ -80,6 +89,12 @@ class Suite(_Strict):
     def _known_measures(cls, value: list[str]) -> list[str]:
         parse_measures(value)
         return value
+
+    @model_validator(mode="after")
+    def _default_measures(self) -> Suite:
+        if not self.measures:  # frozen: set once, while validating
+            object.__setattr__(self, "measures", default_measures(self.first_stage.top_k))
+        return self
 
     def resolve(self, relative: str | None) -> str | None:
         """A path from the suite, made absolute against the suite's folder."""

@@ -78,6 +78,7 @@ class Usage:
     """
 
     requests: int = 0
+    """Every HTTP request sent: successes, failures, retries and rejected answers."""
     tokens: int | None = None
     search_units: float | None = None
     cost_usd: float | None = None
@@ -89,6 +90,13 @@ class Usage:
     split_requests: int = 0
     """Requests beyond the first because the candidates exceeded a per-request maximum."""
     truncated_documents: int = 0
+    requests_failed: int = 0
+    """Of ``requests``, those that gave no result: error statuses, timeouts, connection
+    failures, and answers rejected by validation."""
+    requests_rejected: int = 0
+    """Of ``requests_failed``, the 2xx answers rejected by validation (bad JSON, bad
+    indices or scores): a provider bills these, so their reported tokens or search units
+    (when readable) are in ``tokens`` / ``search_units`` and priced in ``cost_usd``."""
 
     def __add__(self, other: Usage) -> Usage:
         def add_optional(a: float | None, b: float | None) -> float | None:
@@ -107,6 +115,21 @@ class Usage:
 
 
 _OPTIONAL_USAGE = {"tokens", "search_units", "cost_usd", "compute_s"}
+
+_USAGE_ATTRIBUTE = "_rerank_eval_usage"
+
+
+def attach_usage(error: BaseException, usage: Usage) -> BaseException:
+    """Record on a failed call's error what the call sent (and was billed) before failing."""
+    setattr(error, _USAGE_ATTRIBUTE, usage)
+    return error
+
+
+def take_usage(error: BaseException) -> Usage | None:
+    """The usage attached to ``error``, once: the error of a request shared by two callers
+    (identical requests in flight) is raised to both, and its usage must count once."""
+    usage = vars(error).pop(_USAGE_ATTRIBUTE, None)
+    return usage if isinstance(usage, Usage) else None
 
 
 @dataclass(frozen=True)

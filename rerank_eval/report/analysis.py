@@ -158,9 +158,18 @@ class Cost:
     usage: dict[str, Any] = field(default_factory=dict)
     """The cell's usage totals as the run recorded them."""
     n_queries: int = 0
+    basis: str = "usage"
+    """``hardware``: a local reranker, busy seconds x an hourly rate (an estimate);
+    ``usage``: reported units x a dated price; ``provider``: a cost the provider reported."""
+
+    @property
+    def is_local(self) -> bool:
+        return self.basis == "hardware"
 
     @property
     def billed_unit(self) -> tuple[str, float] | None:
+        if self.is_local:
+            return None  # a local model is not billed by the unit
         if self.search_units_per_query is not None:
             return "search units", self.search_units_per_query
         if self.tokens_per_query is not None:
@@ -191,6 +200,13 @@ class System:
     truncated_documents: int
     deltas: list[float] = field(default_factory=list)
     """Per-query primary-measure differences against the baseline, sorted descending."""
+    requests: int = 0
+    requests_failed: int = 0
+    """Requests that gave no result (errors, timeouts, rejected answers)."""
+    requests_rejected: int = 0
+    """Answers rejected by validation: billed by a provider, no result."""
+    failed_query_requests: int = 0
+    """Requests sent for queries that failed in the end."""
 
 
 @dataclass
@@ -207,6 +223,9 @@ class DatasetAnalysis:
     baseline_found: bool
     systems: list[System]
     """The baseline first, then the rest by the primary measure, best first."""
+    verdict: str = ""
+    """One sentence: the best on the headline measure, against the baseline and the
+    runner-up, with significance, p50 latency and $ per 1,000 queries."""
 
     @property
     def rerankers(self) -> list[System]:
@@ -256,7 +275,8 @@ def analyse(run_dir: Path, *, baseline: str = FIRST_STAGE, qps: float | None = N
     return Analysis(
         suite=summary.suite, measures=measures, primary=primary, baseline=baseline,
         qps=qps, datasets=datasets, environment=summary.environment,
-        price_table=_price_table(summary.environment), seed=seed, n_resamples=n_resamples,
+        price_table=_price_table(summary.environment, summary.results), seed=seed,
+        n_resamples=n_resamples,
         confidence=CONFIDENCE, alpha=ALPHA, failed=summary.failed, colors=colors,
     )
 
@@ -288,13 +308,95 @@ def _dataset(run: RunFolder, dataset: DatasetSummary, measures: list[str], prima
                 -(value if value is not None else 0.0), s.name)
 
     systems.sort(key=order)
+    verdict = _verdict(rows, systems, primary, baseline, seed, n_resamples)
     return DatasetAnalysis(
         name=name, slug=file_safe(name) or "dataset", split=dataset.split,
         n_queries=dataset.n_queries, n_docs=dataset.n_docs,
         fingerprint=dataset.fingerprint, first_stage=dataset.first_stage,
         warnings=list(dataset.warnings), baseline=baseline,
         baseline_found=any(s.is_baseline for s in systems), systems=systems,
+        verdict=verdict,
     )
+
+
+def _verdict(rows: pd.DataFrame, systems: list[System], primary: str, baseline: str,
+             seed: int, n_resamples: int) -> str:
+    """The best reranker on ``primary``, by how much against the baseline and the runner-up,
+    whether each difference is significant (paired randomization test; Holm across the
+    rerankers for the baseline), and its p50 latency and $ per 1,000 queries against theirs."""
+    ranked = sorted((s for s in systems if s.measures.get(primary)
+                     and s.measures[primary].mean is not None and s.n_queries),
+                    key=lambda s: -(s.measures[primary].mean or 0.0))
+    rerankers = [s for s in ranked if not s.is_first_stage]
+    if not rerankers:
+        return f"No reranker has a {primary} on this dataset."
+    best = rerankers[0]
+    base = next((s for s in systems if s.is_baseline), None)
+    mean = best.measures[primary].mean or 0.0
+    if best.is_baseline:
+        others = [s for s in ranked if s is not best]
+        if not others:
+            return f"{_name(best)} is the only system with a {primary} ({mean:.4f})."
+        return (f"{_name(best)} is best on {primary} ({mean:.4f}) and is the baseline; "
+                f"the next best is {_name(others[0])} ("
+                f"{_against(others[0].measures[primary].comparison, 'against it')}).")
+    parts = [f"{_name(best)} is best on {primary} ({mean:.4f})"]
+    compared: list[System] = []
+    if base is not None and base is not best:
+        parts.append(f"{_against(best.measures[primary].comparison, 'vs ' + _name(base))}")
+        compared.append(base)
+    runner = next((s for s in ranked if s is not best and s is not base), None)
+    if runner is not None:
+        pair = (compare_systems(rows, runner.name, measures=[primary], systems=[best.name],
+                                seed=seed, n_resamples=n_resamples)
+                if len(rows) and primary in rows.columns else [])
+        parts.append(_against(pair[0] if pair else None, f"vs the runner-up {_name(runner)}",
+                              holm=False))
+        compared.append(runner)
+    sentence = parts[0] + (": " + " and ".join(parts[1:]) if parts[1:] else "")
+    if not best.is_first_stage:
+        sentence += "; " + _cost_and_speed(best, compared)
+    return sentence + "."
+
+
+def _name(system: System) -> str:
+    return "the first stage (no reranking)" if system.is_first_stage else system.name
+
+
+def _against(c: Comparison | None, label: str, holm: bool = True) -> str:
+    if c is None:
+        return f"not compared {label} (no per-query values in common)"
+    verdict = "significant" if c.significant(ALPHA) else "not significant"
+    p = f"Holm p {_p(c.p_holm)}" if holm else f"p {_p(c.p_holm)}"
+    return f"{c.delta:+.4f} {label} ({verdict}, {p})"
+
+
+def _p(value: float) -> str:
+    return "<0.001" if value < 0.001 else f"{value:.3f}" if value < 0.1 else f"{value:.2f}"
+
+
+def _cost_and_speed(best: System, others: list[System]) -> str:
+    from rerank_eval.money import usd
+
+    def p50(s: System) -> str:
+        if s.is_first_stage:
+            return "no reranking"
+        value = s.latency.p50 if s.latency else None
+        return "–" if value is None else f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
+
+    def per_1k(s: System) -> str:
+        if s.is_first_stage:
+            return "no reranking cost"
+        value = s.cost.per_1k_queries_usd if s.cost else None
+        return "unknown" if value is None else usd(value)
+
+    rest = [s for s in others if not s.is_first_stage]
+    speed = f"p50 {p50(best)}"
+    cost = f"{per_1k(best)} per 1k queries"
+    if rest:
+        speed += " vs " + ", ".join(f"{p50(s)} ({_name(s)})" for s in rest)
+        cost += " vs " + ", ".join(f"{per_1k(s)} ({_name(s)})" for s in rest)
+    return f"{speed}; {cost}"
 
 
 def _values(rows: pd.DataFrame, reranker: str, measure: str) -> list[float]:
@@ -350,6 +452,9 @@ def _system(run: RunFolder, cell: CellSummary, rows: pd.DataFrame, measures: lis
         throughput=cell.throughput_docs_per_s, wall_s=cell.wall_s,
         retries=usage.retries, retry_wait_s=usage.retry_wait_s, cache_hits=usage.cache_hits,
         split_requests=usage.split_requests, truncated_documents=usage.truncated_documents,
+        requests=usage.requests, requests_failed=usage.requests_failed,
+        requests_rejected=usage.requests_rejected,
+        failed_query_requests=cell.failed_usage.requests,
     )
 
 
@@ -383,9 +488,16 @@ def _cost(cell: CellSummary, latency: Latency | None, qps: float | None) -> Cost
     tokens, units = per_query("tokens"), per_query("search_units")
     compute = per_query("compute_s")
     price = cell.price
+    if (price is not None and price.unit.endswith("_hour")) or (
+            price is None and compute is not None):
+        basis = "hardware"
+    elif cost is not None and price is None:
+        basis = "provider"
+    else:
+        basis = "usage"
     reason = short = None
     if cost is None:
-        if tokens is not None or units is not None:
+        if basis != "hardware" and (tokens is not None or units is not None):
             reason = "usage reported, but the price table has no price for this model"
             short = "no price for this model"
         elif compute is not None:
@@ -400,6 +512,7 @@ def _cost(cell: CellSummary, latency: Latency | None, qps: float | None) -> Cost
         requests_per_query=per_query("requests"), tokens_per_query=tokens,
         search_units_per_query=units, compute_s_per_query=compute, price=price,
         unknown_reason=reason, unknown_short=short, usage=dict(usage), n_queries=n,
+        basis=basis,
     )
     if qps is not None:
         billed = result.billed_unit
@@ -414,8 +527,26 @@ def _cost(cell: CellSummary, latency: Latency | None, qps: float | None) -> Cost
 # -- the price table ------------------------------------------------------------------
 
 
-def _price_table(environment: dict[str, Any]) -> str:
+def _price_table(environment: dict[str, Any], cells: Sequence[CellSummary]) -> str:
+    """The prices this run used, each with its own date and source."""
+    used: dict[str, list[str]] = {}
+    for cell in cells:
+        price = cell.price
+        if price is None or price.usd is None:
+            continue
+        estimate = " (estimate)" if price.unit.endswith("_hour") else ""
+        where = f", {price.instance}" if price.instance else ""
+        key = (f"{price.text}{estimate}, dated {price.date}{where}"
+               f"{f' (source: {price.source})' if price.source else ''}")
+        used.setdefault(key, [])
+        if cell.reranker not in used[key]:
+            used[key].append(cell.reranker)
     recorded = environment.get("price_table")
-    if not isinstance(recorded, dict) or not recorded.get("description"):
-        return "price table: not recorded with this run"
-    return str(recorded["description"])
+    table = ""
+    if isinstance(recorded, dict) and recorded.get("description"):
+        table = str(recorded["description"]).split(",")[0].removeprefix("price table: ")
+    if not used:
+        return "prices used: none (no cost was computed from a price)"
+    text = "prices used: " + "; ".join(f"{', '.join(names)}: {key}"
+                                       for key, names in used.items())
+    return text + (f"; from {table}" if table else "")

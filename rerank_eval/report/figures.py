@@ -166,7 +166,7 @@ def render_all(analysis: Analysis) -> list[RenderedFigure]:
 def dataset_figures(analysis: Analysis, dataset: DatasetAnalysis) -> list[RenderedFigure]:
     figures = []
     measured = [s for s in dataset.rerankers if s.latency and s.latency.p50 is not None]
-    if measured:
+    if any(s.latency and s.latency.p50 for s in measured):  # a log axis needs a p50 > 0
         figures.append(quality_latency(analysis, dataset))
     if any(s.cost and s.cost.per_1k_queries_usd is not None for s in dataset.rerankers):
         figures.append(quality_cost(analysis, dataset))

@@ -160,6 +160,33 @@ def quality_table(analysis: Any, dataset: Any) -> Table:
     return _table(f"{dataset.slug}-quality", headers, rows)
 
 
+def terminal_table(analysis: Any, dataset: Any) -> Table:
+    """The `run` command's table: measures with ▲/▼, Δ of the headline measure against the
+    baseline, latency, throughput, $ per 1,000 queries, errors; the baseline first."""
+    primary = analysis.primary
+    headers = [("reranker", "l"), ("queries", "r")]
+    headers += [(m, "r") for m in analysis.measures]
+    headers += [(f"Δ {primary}", "r"), ("p50 ms", "r"), ("p95 ms", "r"), ("docs/s", "r"),
+                ("$ / 1k queries", "r"), ("errors", "r")]
+    rows = []
+    for s in dataset.systems:
+        c = s.measures[primary].comparison if primary in s.measures else None
+        cells = [system_label(s) + (" (baseline)" if s.is_baseline else ""),
+                 number(s.n_queries)]
+        for m in analysis.measures:
+            result = s.measures[m]
+            cells.append(metric(result.mean) + (f" {result.mark}" if result.mark else ""))
+        mark = s.measures[primary].mark if primary in s.measures else ""
+        cells += [(signed(c.delta) + (f" {mark}" if mark else "")) if c else "–",
+                  ms(s.latency.p50) if s.latency else "–",
+                  ms(s.latency.p95) if s.latency else "–",
+                  number(round(s.throughput)) if s.throughput else "–",
+                  usd(s.cost.per_1k_queries_usd) if s.cost else "–",
+                  "–" if s.is_first_stage else number(s.errors)]
+        rows.append(("baseline" if s.is_baseline else "", cells))
+    return _table(f"{dataset.slug}-terminal", headers, rows)
+
+
 def comparison_table(analysis: Any, dataset: Any) -> Table:
     """Every reranker against the baseline on every measure."""
     headers = [("reranker", "l"), ("measure", "l"), (dataset.baseline, "r"), ("reranker mean", "r"),
@@ -201,19 +228,24 @@ def latency_table(dataset: Any) -> Table:
 def cost_table(dataset: Any) -> Table:
     headers = [("reranker", "l"), ("cost of the run", "r"), ("$ / 1k queries", "r"),
                ("requests / query", "r"), ("tokens / query", "r"),
-               ("search units / query", "r"), ("busy s / query", "r"), ("price (seen)", "l")]
+               ("search units / query", "r"), ("busy s / query", "r"), ("price (dated)", "l")]
     rows = []
     for s in dataset.rerankers:
         c = s.cost
         if c is None:
             rows.append(("", [s.name, "–", "–", "–", "–", "–", "–", "no successful query"]))
             continue
-        price = f"{c.price.text} ({c.price.date})" if c.price else (
-            "–" if c.cost_usd is None else "as reported or configured")
+        if c.is_local:
+            price = (f"{c.price.text}, estimate ({c.price.date})" if c.price
+                     else "hourly rate set in the suite, estimate")
+        else:
+            price = f"{c.price.text} ({c.price.date})" if c.price else (
+                "–" if c.cost_usd is None else "as reported by the provider")
         rows.append(("", [
             s.name, usd(c.cost_usd), usd(c.per_1k_queries_usd),
-            number(c.requests_per_query, 2), number(c.tokens_per_query),
-            number(c.search_units_per_query, 2),
+            "–" if c.is_local else number(c.requests_per_query, 2),
+            "–" if c.is_local else number(c.tokens_per_query),
+            "–" if c.is_local else number(c.search_units_per_query, 2),
             f"{c.compute_s_per_query:.4f}" if c.compute_s_per_query is not None else "–", price,
         ]))
     return _table(f"{dataset.slug}-cost", headers, rows)

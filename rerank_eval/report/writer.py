@@ -17,7 +17,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from rerank_eval import atomic
-from rerank_eval.money import usd
+from rerank_eval.money import significant, usd
 from rerank_eval.records import FIRST_STAGE
 from rerank_eval.report import tables
 from rerank_eval.report.analysis import (
@@ -26,6 +26,7 @@ from rerank_eval.report.analysis import (
     WORSE,
     Analysis,
     DatasetAnalysis,
+    System,
     analyse,
 )
 from rerank_eval.report.figures import RenderedFigure, ms_text, render_all, unknown_cost
@@ -128,22 +129,13 @@ def _notes(analysis: Analysis, d: DatasetAnalysis) -> dict[str, list[str]]:
                 f"{s.name}: {s.split_requests} extra requests from splitting candidate lists, "
                 f"{s.truncated_documents} truncated documents.")
     for s in d.rerankers:
-        c = s.cost
-        if c is None or c.cost_usd is None:
-            continue
-        usage = c.usage
-        billed = []
-        if usage.get("search_units") is not None:
-            billed.append(f"{tables.number(usage['search_units'])} search units")
-        if usage.get("tokens") is not None:
-            billed.append(f"{tables.number(usage['tokens'])} tokens")
-        reported = " and ".join(billed) or "cost reported by the provider"
-        price = (f" at {c.price.text} (price seen {c.price.date}; source: {c.price.source})"
-                 if c.price else " (price as reported by the provider or set in the suite)")
-        notes["cost"].append(
-            f"{s.name}: {reported} reported over {c.n_queries} queries "
-            f"({tables.number(usage.get('requests'))} requests){price} = "
-            f"{usd(c.cost_usd)}, so {usd(c.per_1k_queries_usd)} per 1,000 queries.")
+        note = _cost_note(s)
+        if note:
+            notes["cost"].append(note)
+    for s in d.rerankers:
+        note = _unanswered_note(s)
+        if note:
+            notes["cost"].append(note)
     if analysis.qps is not None:
         notes["projection"].append(
             f"At {analysis.qps:g} queries per second ({analysis.qps * 86_400:,.0f} a day): "
@@ -153,6 +145,56 @@ def _notes(analysis: Analysis, d: DatasetAnalysis) -> dict[str, list[str]]:
             "a local model needs that many workers, an API that much concurrency under its "
             "rate limit.")
     return notes
+
+
+def _cost_note(s: System) -> str | None:
+    """How a cost was worked out: busy seconds x an hourly rate (an estimate) for a local
+    reranker, reported units x a dated price (or the provider's own cost) for a remote one."""
+    c = s.cost
+    if c is None or c.cost_usd is None:
+        return None
+    usage = c.usage
+    total = f" = {usd(c.cost_usd)}, so {usd(c.per_1k_queries_usd)} per 1,000 queries."
+    if c.is_local:
+        busy = usage.get("compute_s")
+        rate = (f"{c.price.text} (estimate; rate dated {c.price.date}"
+                f"{f', {c.price.instance}' if c.price.instance else ''})"
+                if c.price else "the hourly rate set in the suite (estimate)")
+        seconds = (f"{significant(busy) if busy > 0 else 0} busy seconds" if busy is not None
+                   else "busy time")
+        return f"{s.name}: {seconds} over {c.n_queries} queries × {rate}{total}"
+    billed = []
+    if usage.get("search_units") is not None:
+        billed.append(f"{tables.number(usage['search_units'])} search units")
+    if usage.get("tokens") is not None:
+        billed.append(f"{tables.number(usage['tokens'])} tokens")
+    requests = f"{tables.number(usage.get('requests'))} requests"
+    if c.basis == "provider" or not billed:
+        return (f"{s.name}: cost as the provider reported it over {c.n_queries} queries "
+                f"({requests}){total}")
+    price = (f" × {c.price.text} (price dated {c.price.date}; source: {c.price.source})"
+             if c.price else " × the price set in the suite")
+    return (f"{s.name}: {' and '.join(billed)} reported over {c.n_queries} queries "
+            f"({requests}){price}{total}")
+
+
+def _unanswered_note(s: System) -> str | None:
+    """Which requests were sent (and possibly billed) but gave no result."""
+    if not s.requests_failed:
+        return None
+    errors = s.requests_failed - s.requests_rejected
+    parts = []
+    if s.requests_rejected:
+        parts.append(f"{s.requests_rejected} answer{'s' if s.requests_rejected != 1 else ''} "
+                     "rejected by validation (billed by the provider but gave no result; "
+                     "their reported units are in the cost)")
+    if errors:
+        parts.append(f"{errors} request{'s' if errors != 1 else ''} answered with an error "
+                     "or no answer (retries included; providers do not usually bill these)")
+    failed = (f"; {s.failed_query_requests} of them for the {s.errors} queries that failed"
+              if s.failed_query_requests else "")
+    return (f"{s.name}: {s.requests_failed} of {s.requests:,} requests sent gave no result: "
+            + " and ".join(parts) + f"{failed}. Every request sent is counted in the usage.")
 
 
 def _context(analysis: Analysis, figures: list[RenderedFigure]) -> dict[str, Any]:

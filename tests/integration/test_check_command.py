@@ -19,16 +19,18 @@ from rerank_eval.suite import suite_from_dict
 runner = CliRunner()
 
 
-def write_run(folder: Path, values: dict[str, float], reranker: str = "prod",
+def write_run(folder: Path, values: dict[str, float], reranker: str | list[str] = "prod",
               errors: int = 0) -> Path:
     """A run folder as `run` writes it: per_query.csv and summary.json."""
     folder.mkdir(parents=True)
-    rows = [{"dataset": "d", "reranker": reranker, "query_id": q, "n_candidates": 100,
-             "latency_ms": 1.0, "nDCG@10": v} for q, v in values.items()]
+    names = [reranker] if isinstance(reranker, str) else reranker
+    rows = [{"dataset": "d", "reranker": name, "query_id": q, "n_candidates": 100,
+             "latency_ms": 1.0, "nDCG@10": v} for name in names for q, v in values.items()]
     pd.DataFrame(rows).to_csv(folder / "per_query.csv", index=False)
     mean = sum(values.values()) / len(values)
     (folder / "summary.json").write_text(json.dumps({"results": [
-        {"dataset": "d", "reranker": reranker, "metrics": {"nDCG@10": mean}, "errors": errors}]}))
+        {"dataset": "d", "reranker": name, "metrics": {"nDCG@10": mean}, "errors": errors}
+        for name in names]}))
     return folder
 
 
@@ -74,10 +76,15 @@ def test_a_summary_only_baseline_compares_means_with_a_tolerance(tmp_path: Path)
 
 
 def test_a_missing_or_failed_cell_fails_the_check(tmp_path: Path) -> None:
-    baseline = write_run(tmp_path / "base", scores(1), reranker="prod")
+    baseline = write_run(tmp_path / "base", scores(1), reranker=["prod", "gone"])
+    fewer = write_run(tmp_path / "fewer", scores(1), reranker="prod")
+    result = runner.invoke(app, ["check", str(fewer), "--baseline", str(baseline)])
+    assert result.exit_code == 1 and "missing" in result.stdout
+    assert "only in the baseline: d × gone" in result.stdout
+    # Nothing in common is an input error, not a regression.
     other = write_run(tmp_path / "other", scores(1), reranker="renamed")
     result = runner.invoke(app, ["check", str(other), "--baseline", str(baseline)])
-    assert result.exit_code == 1 and "missing" in result.stdout
+    assert result.exit_code == 2 and "nothing in common" in result.output
     broken = write_run(tmp_path / "broken", scores(1), errors=3)
     result = runner.invoke(app, ["check", str(broken), "--baseline", str(baseline)])
     assert result.exit_code == 1 and "errors" in result.stdout
@@ -105,5 +112,7 @@ def test_compare_reports_exactly_the_query_that_differs(tmp_path: Path) -> None:
     frame.to_csv(runs[1] / "per_query.csv", index=False)
     result = runner.invoke(app, ["compare", str(runs[0]), str(runs[1]), "-m", "nDCG@10"])
     assert result.exit_code == 0, result.output
-    line = next(line for line in result.stdout.splitlines() if "bm25" in line)
+    assert "paired: toy × bm25: 10 queries in common" in result.stdout
+    line = next(line for line in result.stdout.splitlines()
+                if "bm25" in line and not line.startswith("paired:"))
     assert "q21" in line and "1/9/0" in line

@@ -49,7 +49,7 @@ def test_results_files_follow_the_contract(tmp_path: Path) -> None:
     assert {r["reranker"] for r in summary["results"]} == {"bm25", "test-length"}
     for row in summary["results"]:
         assert row["dataset"] == "toy" and row["n_queries"] == 10
-        assert set(row["metrics"]) == {"nDCG@10", "RR@10", "R@10", "R@100", "AP@100"}
+        assert set(row["metrics"]) == {"nDCG@10", "RR@10", "R@10", "R@20", "AP@20"}  # top-20
         assert set(row["latency_ms"]) >= {"p50", "p95", "p99", "mean"}
         assert row["throughput_docs_per_s"] > 0
         assert set(row["usage"]) >= {"requests", "tokens", "search_units"}
@@ -256,8 +256,8 @@ def test_journals_and_summary_carry_the_schema_version(tmp_path: Path) -> None:
     run_harness(make_suite(data, ["test-length"]), out)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["schema_version"] == SCHEMA_VERSION
-    assert summary["per_query"]["measure_columns"] == ["nDCG@10", "RR@10", "R@10", "R@100",
-                                                        "AP@100"]
+    assert summary["per_query"]["measure_columns"] == ["nDCG@10", "RR@10", "R@10", "R@20",
+                                                        "AP@20"]  # at the top-20 depth
     header = json.loads((out / "cells" / "toy" / "test-length.jsonl").read_text().splitlines()[0])
     assert header["type"] == "header" and header["schema_version"] == SCHEMA_VERSION
 

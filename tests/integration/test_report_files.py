@@ -18,6 +18,7 @@ from support.beir import toy_dataset
 from typer.testing import CliRunner
 
 from rerank_eval.cli import app
+from rerank_eval.money import usd
 from rerank_eval.report import write_reports
 
 runner = CliRunner()
@@ -83,7 +84,7 @@ def test_html_holds_every_figure_and_table(run_dir: Path) -> None:
         assert f'id="table-{table}"' in html, table
     for name in ("toy", *RERANKERS, *MEASURES, "first stage: bm25 top-20 (baseline)",
                  "95% CI of Δ", "W/T/L", "cold ms", "retries (wait s)", "$ / 1k queries",
-                 "seed 20261121", "price table"):
+                 "seed 20261121", "prices used"):
         assert name in html, name
     fingerprint = json.loads((run_dir / "summary.json").read_text())["datasets"][0]["fingerprint"]
     assert fingerprint in html
@@ -145,14 +146,14 @@ def test_cost_from_the_summary_reaches_the_tables_and_the_cost_plot(run_dir: Pat
     write_reports(run, qps=2)
     md = (run / "report.md").read_text(encoding="utf-8")
     n = cell["n_queries"]
-    per_1k = f"${0.02 / n * 1000:,.2f}"
+    per_1k = usd(0.02 / n * 1000)
     assert f"| bm25-candidate-idf | $0.02 | {per_1k} |" in md
     assert (run / "figures" / "toy-quality-cost.png").is_file()
     assert "Cost unknown, so not on the cost plot: bm25 (local" in md
     day = 0.02 / n * 2 * 86_400
     row = next(line for line in md.splitlines()
                if line.startswith("| bm25-candidate-idf | 172,800 |"))
-    assert f"${day:,.0f}" in row and f"${day * 30:,.0f}" in row
+    assert f"| {usd(day)} | {usd(day * 30)} |" in row
 
 
 # -- options -------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from rerank_eval import pricing
@@ -43,14 +44,26 @@ from rerank_eval.rerankers.remote.cache import (
 )
 from rerank_eval.rerankers.remote.dialect import Answer, Dialect, MalformedAnswer, Parsed
 from rerank_eval.rerankers.remote.http.client import HttpClient, HttpResult, HttpSettings
-from rerank_eval.rerankers.remote.http.errors import MissingAPIKeyError
+from rerank_eval.rerankers.remote.http.errors import (
+    MalformedResponseError,
+    MissingAPIKeyError,
+    ProviderError,
+)
 from rerank_eval.rerankers.remote.http.retry import RetryPolicy
 from rerank_eval.rerankers.remote.profile import ProviderProfile, first_env, join_endpoint
 from rerank_eval.rerankers.remote.splitting import merge, slice_top_n, split_ranges
 from rerank_eval.rerankers.remote.validation import check_ranking
 from rerank_eval.rerankers.spec import RerankerSpec, RerankerSpecError, option
 from rerank_eval.secrets import Secret, safe_url
-from rerank_eval.types import Document, RankedResult, RerankRequest, RerankResponse, Usage
+from rerank_eval.types import (
+    Document,
+    RankedResult,
+    RerankRequest,
+    RerankResponse,
+    Usage,
+    attach_usage,
+    take_usage,
+)
 
 log = logging.getLogger("rerank_eval.remote")
 
@@ -221,15 +234,50 @@ class RemoteReranker:
     async def _send_one(self, request: RerankRequest, part: range,
                         body: dict[str, Any]) -> tuple[HttpResult, Parsed, list[RankedResult]]:
         docs = [request.documents[i] for i in part]
-        result = await self.http.post_json(
-            body, token_estimate=self.estimate_tokens(request.query, docs))
+        try:
+            result = await self.http.post_json(
+                body, token_estimate=self.estimate_tokens(request.query, docs))
+        except ProviderError as exc:
+            sent = exc.retries + 1
+            rejected = int(isinstance(exc, MalformedResponseError)
+                           and exc.status is not None and 200 <= exc.status < 300)
+            attach_usage(exc, Usage(requests=sent, requests_failed=sent,
+                                    requests_rejected=rejected, retries=exc.retries,
+                                    retry_wait_s=exc.retry_wait_s))
+            raise
         part_top_n = slice_top_n(request.top_n, part) if self.dialect.sends_top_n else None
+        parsed: Parsed | None = None
         try:
             parsed = self.dialect.parse(Answer(result.data, result.headers))
             ranking = check_ranking(parsed.pairs, len(part), part_top_n)
         except MalformedAnswer as exc:
-            raise self.http.malformed(result, exc.reason) from None
+            # the provider answered (and bills it), but the answer is unusable
+            error = self.http.malformed(result, exc.reason)
+            usage = self._part_usage(result, parsed)
+            attach_usage(error, replace(usage, requests_failed=result.requests_sent,
+                                        requests_rejected=1))
+            raise error from None
         return result, parsed, ranking
+
+    @staticmethod
+    def _part_usage(result: HttpResult, parsed: Parsed | None) -> Usage:
+        """What one request (with its retries) sent; failed tries are ``requests_failed``."""
+        return Usage(requests=result.requests_sent, requests_failed=result.retries,
+                     tokens=parsed.tokens if parsed else None,
+                     search_units=parsed.search_units if parsed else None,
+                     cost_usd=parsed.cost_usd if parsed else None,
+                     retries=result.retries, retry_wait_s=result.retry_wait_s)
+
+    def _priced(self, usage: Usage, reported_costs: list[float | None]) -> Usage:
+        """``usage`` with its cost: the provider's own when every part reported one, else
+        reported units x the dated price, else unknown."""
+        if reported_costs and all(c is not None for c in reported_costs):
+            cost: float | None = sum(c for c in reported_costs if c is not None)
+        elif self.price is not None:
+            cost = self.price.cost(tokens=usage.tokens, search_units=usage.search_units)
+        else:
+            cost = None
+        return usage.with_cost(cost)
 
     async def _send_all(self, request: RerankRequest, parts: list[range],
                         bodies: list[dict[str, Any]], started: float) -> RerankResponse:
@@ -237,30 +285,46 @@ class RemoteReranker:
                  for part, body in zip(parts, bodies, strict=True)]
         try:
             done = await asyncio.gather(*tasks)
-        except BaseException:
+        except BaseException as exc:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            self._attach_failed_usage(exc, tasks)
             raise
         usage = Usage(split_requests=len(parts) - 1)
         reported_costs: list[float | None] = []
         for result, parsed, _ in done:
-            usage = usage + Usage(requests=result.requests_sent, tokens=parsed.tokens,
-                                  search_units=parsed.search_units, retries=result.retries,
-                                  retry_wait_s=result.retry_wait_s)
+            part = self._part_usage(result, parsed)
+            usage = usage + part.with_cost(None)
             reported_costs.append(parsed.cost_usd)
-        if reported_costs and all(c is not None for c in reported_costs):
-            cost: float | None = sum(c for c in reported_costs if c is not None)
-        elif self.price is not None:
-            cost = self.price.cost(tokens=usage.tokens, search_units=usage.search_units)
-        else:
-            cost = None
         results = merge([(part, ranking) for part, (_, _, ranking) in zip(parts, done,
                                                                            strict=True)],
                         request.top_n)
-        return RerankResponse(results=results, usage=usage.with_cost(cost),
+        return RerankResponse(results=results, usage=self._priced(usage, reported_costs),
                               latency_s=self.clock.monotonic() - started,
                               score_kind="provider")
+
+    def _attach_failed_usage(self, error: BaseException,
+                             tasks: list[asyncio.Future[Any]]) -> None:
+        """Put on the raised error what every part of the failed call sent and was billed:
+        the parts that succeeded, the failed ones (with their retries), rejected answers.
+        (A part cancelled while its request was in flight is not counted: unknowable.)"""
+        if isinstance(error, asyncio.CancelledError):
+            return
+        total = Usage(split_requests=len(tasks) - 1)
+        reported_costs: list[float | None] = []
+        for task in tasks:
+            if not task.done() or task.cancelled():
+                continue
+            failure = task.exception()
+            if failure is None:
+                result, parsed, _ = task.result()
+                part = self._part_usage(result, parsed)
+            else:
+                part = take_usage(failure) or Usage()
+            reported_costs.append(part.cost_usd)
+            total = total + part.with_cost(None)
+        attach_usage(error, self._priced(total, reported_costs))
 
     async def aclose(self) -> None:
         await self.http.aclose()

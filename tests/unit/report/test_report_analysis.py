@@ -63,6 +63,10 @@ def test_the_price_shown_is_the_one_recorded_never_looked_up(tmp_path: Path) -> 
     assert systems["bm25"].cost.price.text == "$0.0816 per cpu hour"
 
 
-def test_an_unversioned_run_says_its_price_table_was_not_recorded() -> None:
-    analysis = analyse(OLD_RUN, n_resamples=200)
-    assert analysis.price_table == "price table: not recorded with this run"
+def test_the_prices_used_are_named_each_with_its_own_date() -> None:
+    analysis = analyse(OLD_RUN, n_resamples=200)  # no price table recorded: the cells' prices
+    text = analysis.price_table
+    assert text.startswith("prices used: ")
+    assert "cohere:rerank-v3.5: $2 per 1K search units, dated 2026-04" in text
+    assert "$0.0816 per cpu hour (estimate), dated 2026-06-17" in text
+    assert " to " not in text  # not a span of the table's dates
