@@ -1,4 +1,4 @@
-"""The leaderboard rows a report shows, built from ``summary.json`` alone.
+"""The tables a report and the terminal show, built from a run folder alone.
 
 Reports read the run folder (:func:`rerank_eval.store.read_run`), never harness objects,
 so ``rerank-eval report RUN_DIR`` renders the same thing ``rerank-eval run`` did.
@@ -10,45 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from rerank_eval.money import usd
-from rerank_eval.records import RunSummary
-
-HEADLINE_LATENCY = ("p50", "p95", "p99")
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    title: str
-    kind: str  # "metric" | "ms" | "rate" | "usd" | "int" | "text"
-
-
-def leaderboard(summary: RunSummary) -> dict[str, tuple[list[Column], list[dict[str, Any]]]]:
-    """Per dataset: the columns and one row per reranker (first stage first), best first."""
-    measures = summary.suite.measures
-    columns = [Column("reranker", "reranker", "text"), Column("n_queries", "queries", "int")]
-    columns += [Column(m, m, "metric") for m in measures]
-    columns += [Column(f"latency_{p}", f"{p} ms", "ms") for p in HEADLINE_LATENCY]
-    columns += [Column("throughput", "docs/s", "rate"),
-                Column("cost_per_1k", "$/1k queries", "usd"),
-                Column("errors", "errors", "int")]
-    tables: dict[str, tuple[list[Column], list[dict[str, Any]]]] = {}
-    for dataset in summary.datasets:
-        first = dataset.first_stage
-        rows = [{"reranker": f"first stage: {first.method} top-{first.top_k}",
-                 "n_queries": dataset.n_queries, **first.metrics}]
-        cells = [c for c in summary.results if c.dataset == dataset.name]
-        cells.sort(key=lambda c: -(c.metrics.get(measures[0]) or -1) if measures else 0)
-        for cell in cells:
-            rows.append({
-                "reranker": cell.reranker, "n_queries": cell.n_queries, **cell.metrics,
-                **{f"latency_{p}": cell.latency_ms.get(p) for p in HEADLINE_LATENCY},
-                "throughput": cell.throughput_docs_per_s,
-                "cost_per_1k": (cell.cost_usd / cell.n_queries * 1000
-                                if cell.cost_usd is not None and cell.n_queries else None),
-                "errors": cell.errors,
-            })
-        tables[dataset.name] = (columns, rows)
-    return tables
 
 
 def format_value(value: Any, kind: str) -> str:
