@@ -32,7 +32,7 @@ run: setup
 	$(BIN)/rerank-eval run suites/quick.toml --out reports/quick
 
 test: setup-test browser
-	$(BIN)/ruff check rerank_eval tests benchmarks
+	$(BIN)/ruff check rerank_eval tests benchmarks examples
 	$(BIN)/pytest -q
 
 # Under CI, install Debian's Chromium (if apt is there) so the report-rendering test runs;

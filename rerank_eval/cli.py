@@ -92,7 +92,8 @@ def _dataset_config(value: str) -> DatasetConfig:
 def build_suite(suite_file: Path | None, datasets: list[str], rerankers: list[str],
                 top_k: int | None, max_queries: int | None, measures: list[str],
                 run_file: Path | None, stemmer: str | None,
-                hour_prices: dict[str, float | None] | None = None) -> Suite:
+                hour_prices: dict[str, float | None] | None = None,
+                latency_sample: int | None = None, latency_warmup: int | None = None) -> Suite:
     """A suite from a file and/or the command line; command-line values win."""
     if suite_file is not None:
         suite = load_suite(suite_file)
@@ -122,6 +123,10 @@ def build_suite(suite_file: Path | None, datasets: list[str], rerankers: list[st
     data["first_stage"] = first_stage
     if max_queries is not None:
         data["max_queries"] = max_queries
+    if latency_sample is not None:
+        data["latency_sample"] = latency_sample
+    if latency_warmup is not None:
+        data["latency_warmup"] = latency_warmup
     costs = dict(data.get("costs", {}))
     costs.update({k: v for k, v in (hour_prices or {}).items() if v is not None})
     data["costs"] = costs
@@ -167,6 +172,13 @@ def run(
         "(default: the dated rate in pricing.toml).")] = None,
     gpu_hour_usd: Annotated[float | None, typer.Option(
         min=0, help="Hourly price of the GPU machine for local rerankers' cost.")] = None,
+    latency_sample: Annotated[int | None, typer.Option(
+        min=0, help="Queries (spread across the run) timed in a separate latency pass, "
+        "cross-query reuse off, for rerankers that reuse work across queries (the "
+        "bi-encoder); default 50, 0 = off, >= the query count = all.")] = None,
+    latency_warmup: Annotated[int | None, typer.Option(
+        min=0, help="Warm-up calls before the latency pass, reported apart (default 3).")]
+    = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Rerank datasets with each reranker; write summary.json, per_query.csv, runs/ and reports."""
@@ -174,7 +186,8 @@ def run(
     try:
         suite = build_suite(suite_file, dataset, reranker, top_k, max_queries, measure,
                             run_file, stemmer, {"cpu_hour_usd": cpu_hour_usd,
-                                                "gpu_hour_usd": gpu_hour_usd})
+                                                "gpu_hour_usd": gpu_hour_usd},
+                            latency_sample=latency_sample, latency_warmup=latency_warmup)
     except (SuiteError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -293,8 +306,17 @@ def check(
     summary_md: Annotated[Path | None, typer.Option(
         help="Append the findings as Markdown to this file (e.g. $GITHUB_STEP_SUMMARY).")]
     = None,
+    recheck: Annotated[int | None, typer.Option(
+        min=1, help="Provider drift: re-send this many of the run's requests to each remote "
+        "reranker, bypassing the response cache, and compare the rankings with the run's.")]
+    = None,
+    max_drift: Annotated[float | None, typer.Option(
+        min=0, max=1, help="With --recheck: fail (exit 1) when a remote reranker's top-10 "
+        "changed on more than this share of the rechecked queries. Unset: any change is a "
+        "warning (a failure with --strict).")] = None,
 ) -> None:
-    """CI gate. Exit 0 pass, 1 regression or budget exceeded, 2 usage or input error."""
+    """CI gate. Exit 0 pass, 1 regression, budget exceeded or (with --max-drift/--strict)
+    provider drift, 2 usage or input error."""
     from rerank_eval.records import SchemaError
     from rerank_eval.regression import check as run_check
     from rerank_eval.regression import markdown_summary
@@ -306,6 +328,9 @@ def check(
     except (FileNotFoundError, SchemaError, ValueError, OSError) as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    if max_drift is not None and recheck is None:
+        console.print("[red]error:[/red] --max-drift needs --recheck N", highlight=False)
+        raise typer.Exit(2)
     if result.pairing is not None:
         for line in result.pairing.lines("this run", "the baseline"):
             out_console.print(f"paired: {line}", highlight=False, markup=False)
@@ -340,18 +365,76 @@ def check(
     for f in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {f.dataset} × {f.reranker} {f.measure}: "
                       f"{f.verdict}: {f.detail}", highlight=False)
+    drift, drift_error = None, None
+    if recheck is not None:
+        drift, drift_error = _recheck(run_dir, recheck, max_drift, strict)
     if summary_md is not None:
         try:
             with summary_md.open("a", encoding="utf-8") as handle:
                 handle.write(markdown_summary(result, str(run_dir), str(baseline)))
+                if drift is not None:
+                    from rerank_eval.drift import markdown as drift_markdown
+
+                    handle.write(drift_markdown(drift))
+                if drift_error is not None:
+                    handle.write(f"### Provider drift\n\nThe recheck could not be made: "
+                                 f"{drift_error}\n\n")
         except OSError as exc:
             console.print(f"[red]error:[/red] cannot write {summary_md}: {exc}",
                           highlight=False)
             raise typer.Exit(2) from None
-    if result.failed:
+    if drift_error is not None:
+        console.print(f"[red]error:[/red] {drift_error}", highlight=False)
+        raise typer.Exit(2)
+    if result.failed or (drift is not None and drift.failed):
         console.print("[red]check failed[/red]")
         raise typer.Exit(1)
-    console.print("[green]check passed[/green]" + (" with warnings" if result.warnings else ""))
+    warned = result.warnings or (drift is not None and drift.warnings)
+    console.print("[green]check passed[/green]" + (" with warnings" if warned else ""))
+
+
+def _recheck(run_dir: Path, n: int, max_drift: float | None,
+             strict: bool) -> tuple[Any, str | None]:
+    """``check --recheck``: provider drift, printed apart from quality and budgets.
+
+    Returns the :class:`rerank_eval.drift.DriftResult` (None on error) and the error, if
+    the recheck could not be made (exit 2).
+    """
+    from rich.markup import escape
+
+    from rerank_eval.drift import DRIFT, SKIPPED, UNKNOWN, DriftError
+    from rerank_eval.drift import recheck as run_recheck
+
+    try:
+        drift = run_recheck(run_dir, n, max_drift=max_drift, strict=strict)
+    except DriftError as exc:
+        return None, str(exc)
+    colours = {DRIFT: "red" if drift.enforce else "yellow", UNKNOWN: "yellow",
+               "stable": "green"}
+    checked = drift.findings
+    if checked:
+        table = Table(title=f"provider drift: {n} rechecked queries per remote reranker, "
+                      "response cache bypassed", title_justify="left")
+        for title in ("dataset", "reranker", "rechecked", "top-10 changed", "mean τ",
+                      "mean top-10 overlap", "verdict", "queries changed"):
+            table.add_column(title)
+        for c in checked:
+            colour = colours.get(c.verdict, "default")
+            table.add_row(c.dataset, c.reranker, str(c.checked), str(len(c.changed)),
+                          _num(c.mean_tau), _num(c.mean_overlap),
+                          f"[{colour}]{c.verdict}[/{colour}]",
+                          ", ".join(c.changed[:8]) + (" …" if len(c.changed) > 8 else "")
+                          or "none")
+        out_console.print(table)
+    for c in drift.cells:
+        if c.verdict == SKIPPED:
+            out_console.print(f"drift: {c.sentence()}", highlight=False, markup=False)
+        elif c.verdict in (DRIFT, UNKNOWN):
+            label = "[red]drift:[/red]" if drift.failed else "[yellow]warning:[/yellow]"
+            console.print(f"{label} {escape(c.sentence())}", highlight=False)
+    if not checked:
+        out_console.print("drift: no remote reranker in this run to recheck", highlight=False)
+    return drift, None
 
 
 @app.command("baseline")

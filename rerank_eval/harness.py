@@ -23,12 +23,13 @@ from typing import Any, Protocol
 
 from rerank_eval.bm25_index import BM25Config
 from rerank_eval.candidates import Candidates, bm25_candidates, run_file_candidates
-from rerank_eval.journal import CellJournal, journal_path
+from rerank_eval.journal import CellJournal, JournalContents, journal_path
 from rerank_eval.latency import latency_summary_ms
 from rerank_eval.metrics import evaluate
 from rerank_eval.pricing import hardware_kind, hardware_price
 from rerank_eval.ranking import validate_ranking
 from rerank_eval.records import (
+    LATENCY_EVERY_CALL,
     CellResult,
     DatasetResult,
     DatasetSummary,
@@ -37,9 +38,15 @@ from rerank_eval.records import (
     QueryRecord,
     RunResult,
     SuiteSummary,
+    latency_pass_method,
 )
 from rerank_eval.rerankers import Reranker, Runtime, create_reranker
-from rerank_eval.rerankers.base import CorpusAware, PricedByHardware, PricedByUsage
+from rerank_eval.rerankers.base import (
+    CorpusAware,
+    PricedByHardware,
+    PricedByUsage,
+    ReusesWork,
+)
 from rerank_eval.secrets import is_secret_option, redact
 from rerank_eval.suite import RerankerConfig, Suite
 from rerank_eval.types import (
@@ -92,6 +99,8 @@ class DatasetRun:
     first_stage_per_query: dict[str, dict[str, float]]
     qrels: dict[str, dict[str, int]]
     warnings: list[str] = field(default_factory=list)
+    source: str = ""
+    """Where the dataset was loaded from (recorded so ``check --recheck`` can reload it)."""
 
     def result(self) -> DatasetResult:
         """The dataset as the output contract records it."""
@@ -101,7 +110,8 @@ class DatasetRun:
                                         details=dict(self.candidates.config))
         summary = DatasetSummary(name=self.name, split=self.split, fingerprint=self.fingerprint,
                                  n_docs=self.n_docs, n_queries=len(self.query_ids),
-                                 first_stage=first_stage, warnings=self.warnings)
+                                 first_stage=first_stage, warnings=self.warnings,
+                                 source=self.source)
         return DatasetResult(summary=summary, query_ids=self.query_ids,
                              first_stage_run=self.candidates.as_run(),
                              first_stage_per_query=self.first_stage_per_query)
@@ -186,6 +196,7 @@ class Harness:
             first_stage_metrics=evaluation.aggregate,
             first_stage_per_query=evaluation.per_query, qrels=qrels,
             warnings=[*dataset.warnings, *candidates.warnings],
+            source=str(Path(path).resolve()) if Path(path).exists() else str(path),
         )
         return run, dataset
 
@@ -221,25 +232,111 @@ class Harness:
                 if q in dataset_run.candidates.by_query and q not in records]
         self.progress.cell_started(dataset_run.name, label, len(dataset_run.query_ids),
                                    len(records))
+        indexed = False
         if todo and isinstance(reranker, CorpusAware):
-            docs = [Document(text=doc.full_text, id=doc_id)
-                    for doc_id, doc in dataset.corpus.items()]
-            await asyncio.to_thread(reranker.index_corpus, docs)
+            await self._index_corpus(reranker, dataset)
+            indexed = True
 
         journal.open(meta={"reranker": label})
         started = time.perf_counter()
         try:
             await self._rerank_queries(dataset_run, dataset, reranker, todo, records, journal,
-                                       cell, first_order=len(records))
+                                       cell, first_order=_next_order(previous))
         finally:
             segment = time.perf_counter() - started
             journal.close_segment(segment if todo else 0.0, cell.failed_usage)
         cell.failed_usage = previous.failed_usage + cell.failed_usage
         cell.wall_s = previous.wall_s + (segment if todo else 0.0)
         cell.records = records
-        self._summarise(cell, dataset_run)
+        latency_pass = isinstance(reranker, ReusesWork) and self.suite.latency_sample > 0
+        if latency_pass and records:
+            await self._latency_pass(dataset_run, dataset, reranker, cell, previous, journal,
+                                     indexed)
+        reuses_work = isinstance(reranker, ReusesWork)
+        self._summarise(cell, dataset_run, latency_pass, reuses_work,
+                        float(reranker.score_tolerance) if reuses_work else 0.0)
         self._price(cell, reranker)
         return cell
+
+    @staticmethod
+    async def _index_corpus(reranker: CorpusAware, dataset: Any) -> None:
+        docs = [Document(text=doc.full_text, id=doc_id) for doc_id, doc in dataset.corpus.items()]
+        await asyncio.to_thread(reranker.index_corpus, docs)
+
+    async def _latency_pass(self, dataset_run: DatasetRun, dataset: Any, reranker: Reranker,
+                            cell: CellResult, previous: JournalContents, journal: CellJournal,
+                            indexed: bool) -> None:
+        """Serving latency of a reranker that reuses work across queries.
+
+        After the main pass (quality, usage, throughput, with reuse), a sample of the
+        queries spread across the run (every k-th in run order) is sent again, one call at
+        a time, with ``cross_query_reuse`` off, after ``latency_warmup`` warm-up calls that
+        are recorded apart. Each call is journaled (``warmup`` / ``latency`` lines), so a
+        resumed run measures only what is missing (after a fresh warm-up). Scores must equal
+        the main pass's; :meth:`_summarise` checks them.
+        """
+        assert isinstance(reranker, ReusesWork)
+        ordered = [r.query_id for r in sorted(cell.records.values(), key=lambda r: r.order)]
+        sample = latency_sample(ordered, self.suite.latency_sample)
+        wanted = set(sample)
+        measured = {q: r for q, r in previous.latency.items() if q in wanted}
+        warmup = list(previous.warmup)
+        todo = [q for q in sample if q not in measured]
+        cell.latency_wall_s = previous.latency_wall_s
+        if todo:
+            if isinstance(reranker, CorpusAware) and not indexed:
+                await self._index_corpus(reranker, dataset)
+            self.progress.message(
+                f"{cell.dataset} × {cell.reranker}: latency pass, {len(todo)} of {len(sample)} "
+                f"queries with cross-query reuse off, after {self.suite.latency_warmup} "
+                "warm-up calls")
+            order = max(_next_order(previous),
+                        1 + max(r.order for r in cell.records.values()))
+            calls = [("warmup", todo[i % len(todo)])
+                     for i in range(self.suite.latency_warmup)] + [("latency", q) for q in todo]
+            reuse_before = reranker.cross_query_reuse
+            journal.open()
+            started = time.perf_counter()
+            try:
+                reranker.cross_query_reuse = False
+                for kind, query_id in calls:
+                    record = await self._latency_call(dataset_run, dataset, reranker, cell,
+                                                      query_id, order)
+                    order += 1
+                    if record is None:
+                        continue
+                    journal.append(record, kind)
+                    if kind == "warmup":
+                        warmup.append(record)
+                    else:
+                        measured[query_id] = record
+            finally:
+                reranker.cross_query_reuse = reuse_before
+                segment = time.perf_counter() - started
+                journal.close_segment(segment, kind="latency_segment")
+            cell.latency_wall_s += segment
+        cell.latency_records = measured
+        cell.latency_warmup = warmup
+
+    async def _latency_call(self, dataset_run: DatasetRun, dataset: Any, reranker: Reranker,
+                            cell: CellResult, query_id: str, order: int) -> QueryRecord | None:
+        doc_ids = [doc_id for doc_id, _ in dataset_run.candidates.by_query[query_id]]
+        request = RerankRequest(
+            query=dataset.queries[query_id],
+            documents=[Document(text=dataset.corpus[d].full_text, id=d) for d in doc_ids],
+        )
+        try:
+            response = await reranker.rerank(request)
+            scores = _scores_by_doc_id(response.results, doc_ids, reranker.name, request.top_n)
+        except Exception as exc:
+            cell.errors += 1
+            message = f"latency pass, query {query_id}: {_describe_error(exc)}"
+            if len(cell.error_messages) < 20:
+                cell.error_messages.append(message)
+            log.error("%s on %s: %s", cell.reranker, cell.dataset, message)
+            return None
+        return QueryRecord(query_id=query_id, order=order, latency_s=response.latency_s,
+                           n_candidates=len(doc_ids), scores=scores, usage=response.usage)
 
     async def _rerank_queries(self, dataset_run: DatasetRun, dataset: Any, reranker: Reranker,
                               todo: Sequence[str], records: dict[str, QueryRecord],
@@ -327,7 +424,8 @@ class Harness:
                                  date=hourly.date, source=hourly.source,
                                  instance=hourly.instance, device=str(device))
 
-    def _summarise(self, cell: CellResult, dataset_run: DatasetRun) -> None:
+    def _summarise(self, cell: CellResult, dataset_run: DatasetRun, latency_pass: bool,
+                   reuses_work: bool, tolerance: float = 0.0) -> None:
         records = cell.records
         cell.n_queries = len(records)
         cell.usage = cell.failed_usage
@@ -338,14 +436,74 @@ class Harness:
         cell.metrics = evaluation.aggregate
         cell.per_query_metrics = evaluation.per_query
         ordered = sorted(records.values(), key=lambda r: r.order)
-        cold = ordered[0].latency_s if ordered[0].order == 0 else None
-        cell.latency_ms = latency_summary_ms([r.latency_s for r in ordered], cold)
+        if latency_pass:
+            self._check_latency_scores(cell, tolerance)
+            timed = sorted(cell.latency_records.values(), key=lambda r: r.order)
+            warmup = cell.latency_warmup
+            cell.latency_method = latency_pass_method(len(timed), self.suite.latency_warmup)
+        else:
+            warmup = ordered[:1] if ordered[0].order == 0 else []
+            timed = [r for r in ordered if r.order != 0] or ordered
+            cell.latency_method = LATENCY_EVERY_CALL if not reuses_work else \
+                f"{LATENCY_EVERY_CALL}, with cross-query reuse (latency pass off)"
+        cell.latency_warmup_ms = [r.latency_s * 1000.0 for r in warmup]
+        cell.latency_ms = latency_summary_ms([r.latency_s for r in timed],
+                                             warmup[0].latency_s if warmup else None)
+        latency_usage = Usage()
+        for record in (*cell.latency_warmup, *cell.latency_records.values()):
+            latency_usage = latency_usage + record.usage
+        cell.latency_usage = latency_usage
         usage = cell.failed_usage
         for record in ordered:
             usage = usage + record.usage
         cell.usage = usage
         docs = sum(r.n_candidates for r in ordered)
         cell.throughput_docs_per_s = docs / cell.wall_s if cell.wall_s > 0 else None
+
+    @staticmethod
+    def _check_latency_scores(cell: CellResult, tolerance: float) -> None:
+        """The latency pass must score as the main pass did, up to ``tolerance`` (batch
+        composition under finite precision); more is a bug (reuse changed a score),
+        recorded as an error on the cell."""
+        largest = 0.0
+        for record in (*cell.latency_warmup, *cell.latency_records.values()):
+            main = cell.records.get(record.query_id)
+            if main is None:
+                continue
+            if set(main.scores) != set(record.scores):
+                diffs = [float("inf")]
+            else:
+                diffs = [abs(v - main.scores[d]) for d, v in record.scores.items()]
+            worst = max(diffs, default=0.0)
+            largest = max(largest, worst)
+            if worst <= tolerance:
+                continue
+            message = (f"latency pass, query {record.query_id}: scores differ from the main "
+                       f"pass by up to {worst:.3g} (tolerance {tolerance:.3g}); reuse "
+                       "changed a score")
+            cell.errors += 1
+            if len(cell.error_messages) < 20:
+                cell.error_messages.append(message)
+            log.error("%s on %s: %s", cell.reranker, cell.dataset, message)
+        cell.latency_score_max_diff = largest
+
+
+def latency_sample(query_ids: Sequence[str], n: int) -> list[str]:
+    """``n`` of ``query_ids`` (in run order) spread evenly across it: every k-th, k = len/n
+    (fractional), starting at the first; all of them when ``n`` >= their number."""
+    if n <= 0:
+        return []
+    total = len(query_ids)
+    if n >= total:
+        return list(query_ids)
+    return [query_ids[i * total // n] for i in range(n)]
+
+
+def _next_order(previous: JournalContents) -> int:
+    """The order of the next call in a cell, after every call its journal holds."""
+    orders = [r.order for r in (*previous.records.values(), *previous.latency.values(),
+                                *previous.warmup)]
+    return max(orders) + 1 if orders else 0
 
 
 def _scores_by_doc_id(results: Sequence[RankedResult], doc_ids: Sequence[str], name: str,

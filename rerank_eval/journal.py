@@ -1,9 +1,10 @@
 """The per-cell journal: an append-only JSONL of every completed query.
 
 It is what makes an interrupted run resume: each finished query is appended (and
-flushed) the moment it completes, and a later run over the same cell with the same
-fingerprint skips what the journal already holds. A journal whose fingerprint does not
-match (other candidates, options or dataset bytes) is set aside, not mixed in.
+flushed) the moment it completes (``query`` lines; a latency pass's calls are ``warmup``
+and ``latency`` lines, its sessions ``latency_segment``), and a later run over the same
+cell with the same fingerprint skips what the journal already holds. A journal whose
+fingerprint does not match (other candidates, options or dataset bytes) is set aside.
 A torn last line (the process died mid-write) is ignored.
 
 The header carries ``schema_version`` (:mod:`rerank_eval.records`); a journal without one
@@ -41,6 +42,12 @@ class JournalContents:
     meta: dict[str, Any]
     failed_usage: Usage = field(default_factory=Usage)
     """What the queries that failed in earlier segments sent (and were billed)."""
+    latency: dict[str, QueryRecord] = field(default_factory=dict)
+    """The latency pass's measured calls (reuse off), by query id."""
+    warmup: list[QueryRecord] = field(default_factory=list)
+    """The latency pass's warm-up calls, in the order they were made."""
+    latency_wall_s: float = 0.0
+    """Wall time of the latency-pass segments."""
 
 
 class CellJournal:
@@ -71,11 +78,15 @@ class CellJournal:
             self._write({"type": "header", "schema_version": SCHEMA_VERSION,
                          "fingerprint": self.fingerprint, "meta": meta or {}})
 
-    def append(self, record: QueryRecord) -> None:
-        self._write(record.to_dict())
+    def append(self, record: QueryRecord, kind: str = "query") -> None:
+        """A finished call: ``query`` (main pass), ``latency`` or ``warmup`` (latency pass)."""
+        self._write(record.to_dict(kind))
 
-    def close_segment(self, wall_s: float, failed_usage: Usage | None = None) -> None:
-        entry: dict[str, Any] = {"type": "segment", "wall_s": wall_s}
+    def close_segment(self, wall_s: float, failed_usage: Usage | None = None,
+                      kind: str = "segment") -> None:
+        """Close a session of the main pass (``segment``) or of the latency pass
+        (``latency_segment``: its wall time is kept apart from the main pass's)."""
+        entry: dict[str, Any] = {"type": kind, "wall_s": wall_s}
         if failed_usage is not None and failed_usage != Usage():
             entry["failed_usage"] = asdict(failed_usage)
         self._write(entry)
@@ -120,9 +131,17 @@ def _contents(header: dict[str, Any], lines: list[str]) -> JournalContents:
         entry = _parse(line)
         if entry is None:
             continue
-        if entry.get("type") == "query":
+        kind = entry.get("type")
+        if kind == "query":
             record = QueryRecord.from_dict(entry)
             contents.records[record.query_id] = record
+        elif kind == "latency":
+            record = QueryRecord.from_dict(entry)
+            contents.latency[record.query_id] = record
+        elif kind == "warmup":
+            contents.warmup.append(QueryRecord.from_dict(entry))
+        elif kind == "latency_segment":
+            contents.latency_wall_s += float(entry["wall_s"])
         elif entry.get("type") == "segment":
             contents.wall_s += float(entry["wall_s"])
             if isinstance(entry.get("failed_usage"), dict):

@@ -12,8 +12,8 @@ def latency_summary_ms(
 ) -> dict[str, float]:
     """p50/p95/p99/mean/max in milliseconds (linear-interpolated percentiles, numpy's default).
 
-    ``cold`` is the first request of the cell (model load, connection set-up) and is
-    reported apart; the percentiles include it, as a user's first query would.
+    ``latencies_s`` are the serving latencies (the caller leaves the warm-up out); ``cold``
+    is the first warm-up call (model load, connection set-up), reported apart.
     """
     if not latencies_s:
         return {}

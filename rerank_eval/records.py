@@ -30,8 +30,26 @@ SCHEMA_VERSION = 1
 FIRST_STAGE = "first-stage"
 """Reranker name of the first stage's own ranking in per_query.csv and runs/."""
 
-KEY_COLUMNS = ("dataset", "reranker", "query_id", "n_candidates", "latency_ms")
-"""The columns of per_query.csv that identify or describe a row; the others are measures."""
+KEY_COLUMNS = ("dataset", "reranker", "query_id", "n_candidates", "order", "latency_ms")
+"""The columns of per_query.csv that identify or describe a row; the others are measures.
+
+``order`` is the position, in the cell's sequence of calls, of the call ``latency_ms``
+measured (a latency pass's call for a sampled query; otherwise the main pass's call);
+blank for the first stage. Folders written before it (version 0 and early version 1)
+lack the column, and their ``key_columns`` say so."""
+
+LATENCY_EVERY_CALL = "every call"
+"""``latency_method`` of a cell whose every main-pass call is a serving latency."""
+
+LATENCY_PASS = "separate pass, reuse off"
+"""How ``latency_method`` begins for a cell measured by a latency pass."""
+
+
+def latency_pass_method(n_queries: int, n_warmup: int) -> str:
+    """``latency_method`` of a cell measured by a separate pass with cross-query reuse off."""
+    return (f"{LATENCY_PASS}, {n_queries} sampled {'query' if n_queries == 1 else 'queries'} "
+            f"after {n_warmup} warm-up {'call' if n_warmup == 1 else 'calls'}")
+
 
 _USAGE_FIELDS = tuple(f.name for f in fields(Usage))
 
@@ -74,8 +92,10 @@ class QueryRecord:
     scores: dict[str, float]
     usage: Usage = field(default_factory=Usage)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": "query", **asdict(self)}
+    def to_dict(self, kind: str = "query") -> dict[str, Any]:
+        """A journal line; ``kind`` is ``query`` (the main pass), ``latency`` (a measured
+        call of the latency pass) or ``warmup`` (a warm-up call of the latency pass)."""
+        return {"type": kind, **asdict(self)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> QueryRecord:
@@ -134,8 +154,23 @@ class CellSummary:
     n_queries: int = 0
     metrics: dict[str, float] = field(default_factory=dict)
     latency_ms: dict[str, float] = field(default_factory=dict)
-    """p50, p95, p99, mean, max, cold (the first request), in milliseconds."""
+    """p50, p95, p99, mean, max of the serving latency, and cold (the first warm-up call,
+    never in the percentiles), in milliseconds; see ``latency_method``."""
+    latency_method: str | None = None
+    """How the latency figures were measured: ``every call`` (each call of the main pass,
+    the cold first one apart) or ``separate pass, reuse off, N sampled queries after W
+    warm-up calls`` (a reranker that reuses work across queries); None: older folders."""
+    latency_warmup_ms: list[float] = field(default_factory=list)
+    """The warm-up calls, in order (the first is ``cold``); not in the percentiles."""
+    latency_wall_s: float = 0.0
+    """Wall time of the latency pass (0 without one); not in ``wall_s`` or throughput."""
+    latency_usage: Usage = field(default_factory=Usage)
+    """What the latency pass used (warm-up included); not in ``usage`` or the cost."""
+    latency_score_max_diff: float | None = None
+    """Largest |score difference| between the latency pass and the main pass (None: no
+    pass); beyond the reranker's tolerance it is an error on the cell."""
     throughput_docs_per_s: float | None = None
+    """Evaluation throughput: candidates per second over the main pass (with any reuse)."""
     usage: Usage = field(default_factory=Usage)
     """Totals over the cell, failed queries included (what was sent and billed);
     ``usage.cost_usd`` is written as the entry's ``cost_usd``."""
@@ -157,6 +192,11 @@ class CellSummary:
         return self.errors > 0
 
     @property
+    def has_latency_pass(self) -> bool:
+        """The latency figures come from a separate pass (reuse off) over sampled queries."""
+        return (self.latency_method or "").startswith(LATENCY_PASS)
+
+    @property
     def cost_usd(self) -> float | None:
         return self.usage.cost_usd
 
@@ -166,6 +206,9 @@ class CellSummary:
         return {
             "dataset": self.dataset, "reranker": self.reranker, "spec": self.spec,
             "n_queries": self.n_queries, "metrics": self.metrics, "latency_ms": self.latency_ms,
+            "latency_method": self.latency_method, "latency_warmup_ms": self.latency_warmup_ms,
+            "latency_wall_s": self.latency_wall_s, "latency_usage": asdict(self.latency_usage),
+            "latency_score_max_diff": self.latency_score_max_diff,
             "throughput_docs_per_s": self.throughput_docs_per_s, "usage": usage,
             "cost_usd": cost, "price": None if self.price is None else self.price.to_dict(),
             "errors": self.errors, "error_messages": self.error_messages,
@@ -182,7 +225,9 @@ class CellSummary:
                                           "cost_usd": data.get("cost_usd")})
         known["price"] = PriceRecord.from_dict(data.get("price"))
         known["failed_usage"] = usage_from_dict(data.get("failed_usage"))
+        known["latency_usage"] = usage_from_dict(data.get("latency_usage"))
         for key, default in (("metrics", {}), ("latency_ms", {}), ("error_messages", []),
+                             ("latency_warmup_ms", []), ("latency_wall_s", 0.0),
                              ("spec", data.get("reranker", "")), ("n_queries", 0),
                              ("errors", 0), ("concurrency", 1), ("wall_s", 0.0),
                              ("resumed_queries", 0)):
@@ -196,6 +241,10 @@ class CellResult(CellSummary):
     """A finished cell: its summary, and per query the record and the measures' values."""
 
     records: dict[str, QueryRecord] = field(default_factory=dict)
+    latency_records: dict[str, QueryRecord] = field(default_factory=dict)
+    """The latency pass's measured calls by query id (empty: every call is measured)."""
+    latency_warmup: list[QueryRecord] = field(default_factory=list)
+    """The latency pass's warm-up calls, in order."""
     per_query_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     """measure -> query id -> value."""
 
@@ -232,11 +281,15 @@ class DatasetSummary:
     n_queries: int = 0
     first_stage: FirstStageSummary = field(default_factory=FirstStageSummary)
     warnings: list[str] = field(default_factory=list)
+    source: str = ""
+    """Where the run loaded the dataset from: the path (absolute when it existed) or the
+    name it resolved; ``check --recheck`` loads it again from here. Empty in older folders."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "split": self.split, "fingerprint": self.fingerprint,
                 "n_docs": self.n_docs, "n_queries": self.n_queries,
-                "first_stage": self.first_stage.to_dict(), "warnings": self.warnings}
+                "first_stage": self.first_stage.to_dict(), "warnings": self.warnings,
+                "source": self.source}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DatasetSummary:

@@ -93,18 +93,22 @@ def per_query_frame(result: RunResult) -> pd.DataFrame:
                 continue
             row = {"dataset": dataset.name, "reranker": FIRST_STAGE, "query_id": query_id,
                    "n_candidates": len(dataset.first_stage_run[query_id]),
-                   "latency_ms": None}
+                   "order": None, "latency_ms": None}
             row.update({m: v.get(query_id) for m, v in dataset.first_stage_per_query.items()
                         if m in measures})
             rows.append(row)
     for cell in result.cells:
         for query_id, record in sorted(cell.records.items()):
+            timed = cell.latency_records.get(query_id) if cell.has_latency_pass else record
             row = {"dataset": cell.dataset, "reranker": cell.reranker, "query_id": query_id,
                    "n_candidates": record.n_candidates,
-                   "latency_ms": record.latency_s * 1000.0}
+                   "order": (timed or record).order,
+                   "latency_ms": None if timed is None else timed.latency_s * 1000.0}
             row.update({m: v.get(query_id) for m, v in cell.per_query_metrics.items()})
             rows.append(row)
-    return pd.DataFrame(rows, columns=[*KEY_COLUMNS, *measures])
+    frame = pd.DataFrame(rows, columns=[*KEY_COLUMNS, *measures])
+    frame["order"] = frame["order"].astype("Int64")  # blank for the first stage, no ".0"
+    return frame
 
 
 def _clean(value: Any) -> Any:
@@ -145,14 +149,19 @@ class RunFolder:
 
     def latencies(self, dataset: str, reranker: str,
                   keep: set[str] | None = None) -> list[tuple[int, float]] | None:
-        """(order, latency ms) of each journaled query (those in ``keep``), by order.
-
-        None without a journal: per_query.csv then has the latencies, not the order.
+        """(order, latency ms) of each journaled call that is a latency figure (for queries in
+        ``keep``), by order: the latency pass's measured calls when the cell had one (its
+        warm-up calls are not among them), else every main-pass call (order 0 is the cold
+        one). None without a journal.
         """
         contents = self.journal(dataset, reranker)
         if contents is None:
             return None
-        return sorted((r.order, r.latency_s * 1000.0) for q, r in contents.records.items()
+        cell = next((c for c in self.summary.results
+                     if c.dataset == dataset and c.reranker == reranker), None)
+        timed = contents.latency if cell is not None and cell.has_latency_pass else \
+            contents.records
+        return sorted((r.order, r.latency_s * 1000.0) for q, r in timed.items()
                       if keep is None or q in keep)
 
     def require_per_query(self) -> pd.DataFrame:

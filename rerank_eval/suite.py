@@ -82,6 +82,11 @@ class Suite(_Strict):
     """Empty or unset: :func:`~rerank_eval.metrics.default_measures` of the first stage's
     top-k (recall and AP at that depth)."""
     max_queries: int | None = Field(None, ge=1)
+    latency_sample: int = Field(50, ge=0)
+    """Queries measured in the latency pass of a reranker that reuses work across queries
+    (every k-th in run order); 0 turns the pass off, a number >= the queries takes all."""
+    latency_warmup: int = Field(3, ge=0)
+    """Warm-up calls before the latency pass's measured ones, reported apart."""
     base_dir: Path | None = Field(None, exclude=True)
 
     @field_validator("measures")

@@ -87,6 +87,9 @@ class Usage:
     retries: int = 0
     retry_wait_s: float = 0.0
     cache_hits: int = 0
+    reused_documents: int = 0
+    """Distinct documents of a call whose embeddings (or other per-document work) came
+    from earlier calls of a local reranker (cross-query reuse, :class:`ReusesWork`)."""
     split_requests: int = 0
     """Requests beyond the first because the candidates exceeded a per-request maximum."""
     truncated_documents: int = 0

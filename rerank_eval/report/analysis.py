@@ -138,8 +138,16 @@ class Latency:
     max: float | None
     cold: float | None
     warm_ms: list[float]
-    """Per-request wall times of every request but the cold first one, sorted."""
+    """Per-request serving latencies (warm-up calls left out), sorted."""
     from_journal: bool
+    method: str | None = None
+    """How the run measured them (``latency_method``; None for older folders)."""
+    warmup_ms: list[float] = field(default_factory=list)
+    """The warm-up calls, in order (the first is ``cold``); not in the percentiles."""
+    pass_wall_s: float = 0.0
+    """Wall time of a separate latency pass (0 without one)."""
+    sampled: bool = False
+    """The figures come from a latency pass over sampled queries, reuse off."""
 
 
 @dataclass
@@ -464,14 +472,16 @@ def _latency(run: RunFolder, cell: CellSummary, rows: pd.DataFrame) -> Latency:
     mine = rows[rows["reranker"] == name] if len(rows) else rows
     keep = set(mine["query_id"]) if len(mine) else None
     journal = run.latencies(cell.dataset, name, keep)
-    if journal:
+    if journal:  # a latency pass's calls never have order 0 (the main pass comes first)
         warm = [ms for order, ms in journal if order != 0]
     else:
         warm = [float(v) for v in mine["latency_ms"].dropna()] if len(mine) else []
     return Latency(
         p50=summary.get("p50"), p95=summary.get("p95"), p99=summary.get("p99"),
         mean=summary.get("mean"), max=summary.get("max"), cold=summary.get("cold"),
-        warm_ms=sorted(warm), from_journal=bool(journal),
+        warm_ms=sorted(warm), from_journal=bool(journal), method=cell.latency_method,
+        warmup_ms=list(cell.latency_warmup_ms), pass_wall_s=cell.latency_wall_s,
+        sampled=cell.has_latency_pass,
     )
 
 

@@ -336,7 +336,7 @@ def quality_latency(analysis: Analysis, dataset: DatasetAnalysis) -> RenderedFig
               if s.latency and s.latency.p50 is not None and s.latency.p50 > 0
               and s.measures[analysis.primary].mean is not None]
     fig = _scatter(analysis, dataset, points,
-                   "median latency per query (ms, log scale; all requests, cold one included)",
+                   "median serving latency per query (ms, log scale; warm-up left out)",
                    f"{dataset.name}: quality against latency", True, _ms, None)
     return RenderedFigure(
         f"{dataset.slug}-quality-latency", f"{dataset.slug}-quality-latency.png",
@@ -393,7 +393,8 @@ def latency_cdf(analysis: Analysis, dataset: DatasetAnalysis) -> RenderedFigure:
         handles.append(Line2D([], [], color=color(analysis, s), linewidth=1.6,
                               marker=marker(analysis, s), markeredgecolor="#24292f",
                               markeredgewidth=0.6))
-        labels.append(f"{s.name} (p50 {ms_text(s.latency.p50)})"
+        sampled = f", {len(s.latency.warm_ms)} sampled, reuse off" if s.latency.sampled else ""
+        labels.append(f"{s.name} (p50 {ms_text(s.latency.p50)}{sampled})"
                       if s.latency.p50 is not None else s.name)
         if s.latency.cold is not None and s.latency.cold > 0:
             ax.scatter([s.latency.cold], [1.06], marker=marker(analysis, s), s=42,
@@ -407,7 +408,7 @@ def latency_cdf(analysis: Analysis, dataset: DatasetAnalysis) -> RenderedFigure:
     ax.set_yticks([0, 0.25, 0.5, 0.75, 0.95, 1.0], ["0", "25%", "50%", "75%", "95%", "100%"])
     ax.set_xlabel("latency per query (ms, log scale; wall time of the rerank call)")
     ax.set_ylabel("share of queries at or below")
-    ax.set_title(f"{dataset.name}: latency distribution (warm requests; cold one marked apart)")
+    ax.set_title(f"{dataset.name}: serving latency (warm-up left out; cold call marked apart)")
     _legend_outside(ax, handles, labels,
                     title="markers above 100%: the first (cold) request" if any(
                         s.latency.cold for s in systems) else None)

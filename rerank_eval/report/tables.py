@@ -170,7 +170,7 @@ def comparison_table(analysis: Any, dataset: Any) -> Table:
 def latency_table(dataset: Any) -> Table:
     headers = [("reranker", "l"), ("queries", "r"), ("p50 ms", "r"), ("p95 ms", "r"),
                ("p99 ms", "r"), ("max ms", "r"), ("mean ms", "r"), ("cold ms", "r"),
-               ("concurrency", "r"), ("docs/s", "r"), ("wall s", "r"),
+               ("concurrency", "r"), ("throughput docs/s", "r"), ("wall s", "r"),
                ("retries (wait s)", "r"), ("cache hits", "r")]
     rows = []
     for s in dataset.rerankers:

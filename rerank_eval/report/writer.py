@@ -116,6 +116,9 @@ def _notes(analysis: Analysis, d: DatasetAnalysis) -> dict[str, list[str]]:
     for s in d.rerankers:
         if s.latency is None:
             continue
+        note = _latency_method_note(s)
+        if note:
+            notes["latency"].append(note)
         if s.cache_hits:
             notes["latency"].append(
                 f"{s.name}: {s.cache_hits} of {s.n_queries} queries were answered from the "
@@ -145,6 +148,27 @@ def _notes(analysis: Analysis, d: DatasetAnalysis) -> dict[str, list[str]]:
             "a local model needs that many workers, an API that much concurrency under its "
             "rate limit.")
     return notes
+
+
+def _latency_method_note(s: System) -> str | None:
+    """How a reranker's latency was measured, with its warm-up shown apart."""
+    lat = s.latency
+    if lat is None or not lat.method:
+        return None
+    warmup = ", ".join(ms_text(v) for v in lat.warmup_ms)
+    if lat.sampled:
+        return (f"{s.name}: {lat.method}, one call at a time (it reuses work across queries, "
+                f"e.g. document embeddings, so its calls in the run get faster as it goes); "
+                f"warm-up calls {warmup or '–'}, not in the percentiles; the pass took "
+                f"{lat.pass_wall_s:.1f} s, apart from the run's wall time and throughput.")
+    if "reuse" in lat.method:
+        return (f"{s.name}: {lat.method}: it reuses work across queries, so these figures "
+                "fall through the run and understate one request's latency (run with "
+                "--latency-sample N to measure it); cold " + (warmup or "–")
+                + ".")
+    return (f"{s.name}: {lat.method} of the run ({s.n_queries:,} calls)"
+            + (f"; the first, cold call ({warmup}) is not in the percentiles." if warmup
+               else "."))
 
 
 def _cost_note(s: System) -> str | None:

@@ -60,6 +60,28 @@ class PricedByHardware(Protocol):
     device: str
 
 
+@runtime_checkable
+class ReusesWork(Protocol):
+    """Optional: a reranker that reuses work across calls (a bi-encoder's document
+    embeddings), so a call's cost depends on the calls before it.
+
+    ``cross_query_reuse`` is True by default; the harness sets it to False for its
+    latency pass, where each call must do all its own work (de-duplicated within the
+    call, nothing kept for the next one) so its wall time is what one request to a
+    service costs. A reranker that does this reports the reuse in
+    ``usage.reused_documents``. Preparation done once before a cell
+    (``CorpusAware.index_corpus``) is not cross-query reuse.
+
+    Scores must not depend on reuse beyond ``score_tolerance``: the largest score
+    difference that computing the same input in another batch can cause (finite-precision
+    matrix products depend on a batch's row count: about 1e-7 in fp32, 1e-3 in bf16).
+    The harness checks the latency pass's scores against the main pass's with it.
+    """
+
+    cross_query_reuse: bool
+    score_tolerance: float
+
+
 @dataclass(frozen=True)
 class Runtime:
     """How this process runs rerankers, as opposed to what a spec says about one.

@@ -32,6 +32,11 @@ def with_added_fields(raw: dict) -> dict:
     for cell in raw["results"]:
         cell["usage"] = {**cell["usage"], "requests_failed": 0, "requests_rejected": 0}
         cell["failed_usage"] = {**asdict(Usage())}
+        cell["usage"]["reused_documents"] = 0
+        cell.update(latency_method=None, latency_warmup_ms=[], latency_wall_s=0.0,
+                    latency_usage=asdict(Usage()), latency_score_max_diff=None)
+    for dataset in raw["datasets"]:
+        dataset["source"] = ""
     return raw
 
 

@@ -1,7 +1,8 @@
 """The local reference rerankers: a sentence-transformers bi-encoder and cross-encoder.
 
 ``biencoder[:PATH_OR_ID]`` scores by cosine similarity and embeds each distinct document
-once per reranker (candidate lists overlap across queries); ``cross-encoder:PATH_OR_ID``
+once per reranker (candidate lists overlap across queries; ``cross_query_reuse = False``
+turns that off for latency measurement); ``cross-encoder:PATH_OR_ID``
 scores each (query, document) pair. Both run their model work in a worker thread, in
 length-sorted token-budget batches, under ``torch.inference_mode`` and the precision
 chosen by ``device`` (bf16 autocast on CPUs that have it, checked against fp32).
@@ -40,6 +41,7 @@ from rerank_eval.rerankers.local.batching import (
     token_lengths,
 )
 from rerank_eval.rerankers.local.calibration import (
+    BIENCODER_BF16_TOLERANCE,
     CALIBRATION_DOCUMENTS,
     CALIBRATION_QUERIES,
     PrecisionCheck,
@@ -64,6 +66,9 @@ from rerank_eval.types import RankedResult, RerankRequest, RerankResponse, Usage
 
 logger = logging.getLogger("rerank_eval.rerankers.local")
 
+FP32_BATCH_TOLERANCE = 1e-5
+"""Largest cosine difference between fp32 embeddings of one text in two batches (~3e-8 seen)."""
+
 EMBEDDING_CACHE_BYTES = 1 << 30
 """A bi-encoder forgets its oldest embeddings past this size (about 700,000 of 384 dims)."""
 
@@ -77,6 +82,8 @@ class _Work:
     compute_s: float
     truncated: int
     tokens: int
+    reused: int = 0
+    """Distinct documents whose embeddings came from earlier calls."""
 
 
 class _LocalReranker:
@@ -122,7 +129,7 @@ class _LocalReranker:
         results = [RankedResult(index=int(i), relevance_score=float(work.scores[i]))
                    for i in order]
         usage = Usage(requests=1, tokens=work.tokens, compute_s=work.compute_s,
-                      truncated_documents=work.truncated)
+                      truncated_documents=work.truncated, reused_documents=work.reused)
         return RerankResponse(results=results, usage=usage,
                               latency_s=time.perf_counter() - started,
                               score_kind=self.score_kind)
@@ -159,7 +166,12 @@ class _Embedding:
 
 
 class BiEncoderReranker(_LocalReranker):
-    """Cosine similarity of sentence embeddings; each distinct text is embedded once."""
+    """Cosine similarity of sentence embeddings; each distinct text is embedded once.
+
+    :class:`~rerank_eval.rerankers.base.ReusesWork`: with ``cross_query_reuse`` (the
+    default) embeddings are kept across calls and reported in ``usage.reused_documents``;
+    without, each call embeds its own query and documents and keeps nothing.
+    """
 
     score_kind = "cosine"
 
@@ -174,38 +186,56 @@ class BiEncoderReranker(_LocalReranker):
         self._documents: dict[bytes, _Embedding] = {}
         self._queries: dict[bytes, _Embedding] = {}
         self._cache_bytes = 0
+        self.cross_query_reuse = True
+        """ReusesWork: keep embeddings for later calls (False: every call embeds its own)."""
         self.encoded_documents = 0
         """Documents this reranker has run through the model (cache misses)."""
 
+    @property
+    def score_tolerance(self) -> float:
+        """ReusesWork: how far a cosine may move when its document is embedded in another
+        batch: float noise in fp32, the precision check's tolerance in bf16/fp16."""
+        return FP32_BATCH_TOLERANCE if self.precision.name == "fp32" else \
+            BIENCODER_BF16_TOLERANCE
+
     def _score(self, query: str, texts: list[str]) -> _Work:
         keys = [_digest(text) for text in texts]
-        missing_texts = {k: t for k, t in zip(keys, texts, strict=True)
-                         if k not in self._documents}
-        missing = list(missing_texts)
+        unique = dict(zip(keys, texts, strict=True))  # de-duplicated within the call
         query_key = _digest(query)
+        reuse = self.cross_query_reuse
+        known = {k: self._documents[k] for k in unique if k in self._documents} if reuse \
+            else {}
+        query_item = self._queries.get(query_key) if reuse else None
+        missing = [k for k in unique if k not in known]
         compute_s, tokens = 0.0, 0
         with self._loaded.lock:
             started = time.perf_counter()
-            if query_key not in self._queries:
-                self._queries[query_key] = self._embed([query], self._query_prompt)[0]
-                tokens += self._queries[query_key].tokens
-            if missing:
-                embedded = self._embed([missing_texts[k] for k in missing], self._document_prompt)
-                for key, item in zip(missing, embedded, strict=True):
-                    self._documents[key] = item
-                    self._cache_bytes += item.vector.nbytes
-                    tokens += item.tokens
-                self.encoded_documents += len(missing)
+            if query_item is None:
+                query_item = self._embed([query], self._query_prompt)[0]
+                tokens += query_item.tokens
+                if reuse:
+                    self._queries[query_key] = query_item
+            embedded = self._embed([unique[k] for k in missing], self._document_prompt) \
+                if missing else []
             compute_s = time.perf_counter() - started
-        items = [self._documents[k] for k in keys]
-        query_vector = self._queries[query_key].vector.astype(np.float64)
+        fresh = dict(zip(missing, embedded, strict=True))
+        tokens += sum(item.tokens for item in fresh.values())
+        self.encoded_documents += len(missing)
+        if reuse:
+            for key, item in fresh.items():
+                self._documents[key] = item
+                self._cache_bytes += item.vector.nbytes
+        by_key = {**known, **fresh}
+        query_vector = query_item.vector.astype(np.float64)
         # One dot product per document: a document's score does not depend on its position.
-        by_key = {k: float(np.dot(self._documents[k].vector.astype(np.float64), query_vector))
-                  for k in dict.fromkeys(keys)}
-        scores = np.array([by_key[k] for k in keys], dtype=np.float64)
-        self._evict()
+        score_of = {k: float(np.dot(item.vector.astype(np.float64), query_vector))
+                    for k, item in by_key.items()}
+        scores = np.array([score_of[k] for k in keys], dtype=np.float64)
+        if reuse:
+            self._evict()
         return _Work(scores=scores, rank_keys=scores, compute_s=compute_s,
-                     truncated=sum(item.truncated for item in items), tokens=tokens)
+                     truncated=sum(by_key[k].truncated for k in keys), tokens=tokens,
+                     reused=len(known))
 
     def _embed(self, texts: Sequence[str], prompt: str | None,
                precision: Precision | None = None) -> list[_Embedding]:

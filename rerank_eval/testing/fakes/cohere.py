@@ -13,7 +13,7 @@ import math
 import uuid
 from typing import Any
 
-from rerank_eval.testing.fakes.scoring import cohere_results, count_tokens, ranking, tokens
+from rerank_eval.testing.fakes.scoring import cohere_results, count_tokens, tokens
 from rerank_eval.testing.fakes.server import Dialect, Reject
 from rerank_eval.testing.fakes.validation import (
     doc_text,
@@ -72,7 +72,7 @@ class CohereDialect(Dialect):
             return_documents = optional_bool(body, "return_documents", False)
         texts = [doc_text(d, i, rank_fields) for i, d in enumerate(documents)]
         texts = [" ".join(tokens(t)[:max_tokens]) for t in texts]
-        ranked = ranking(query, texts)
+        ranked = self.rank(query, texts)
         if top_n is not None:
             ranked = ranked[:top_n]
         q = count_tokens(query)

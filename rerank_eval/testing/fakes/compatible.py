@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import Any
 
-from rerank_eval.testing.fakes.scoring import cohere_results, count_tokens, ranking, tokens
+from rerank_eval.testing.fakes.scoring import cohere_results, count_tokens, tokens
 from rerank_eval.testing.fakes.server import Dialect, Reject, bearer_auth_failure
 from rerank_eval.testing.fakes.validation import (
     doc_text,
@@ -58,7 +58,7 @@ class _CohereShaped(Dialect):
         return 1
 
     def ranked(self, query: str, texts: list[str], top_n: int | None) -> list[tuple[int, float]]:
-        out = ranking(query, texts)
+        out = self.rank(query, texts)
         return out if top_n is None else out[:top_n]
 
     @staticmethod

@@ -6,7 +6,7 @@ import math
 import time
 from typing import Any, ClassVar
 
-from rerank_eval.testing.fakes.scoring import count_tokens, ranking, tokens
+from rerank_eval.testing.fakes.scoring import count_tokens, tokens
 from rerank_eval.testing.fakes.server import Dialect, Reject, mutate_results
 from rerank_eval.testing.fakes.validation import (
     doc_text,
@@ -36,7 +36,7 @@ class JinaDialect(Dialect):
         texts = [doc_text(d, i) for i, d in enumerate(documents)]
         top_n = optional_int(body, "top_n")
         echo = optional_bool(body, "return_documents", False)
-        ranked = ranking(query, texts)[:top_n] if top_n else ranking(query, texts)
+        ranked = self.rank(query, texts)[:top_n] if top_n else self.rank(query, texts)
         results = []
         for index, score in ranked:
             item: dict[str, Any] = {"index": index, "relevance_score": score}
@@ -92,7 +92,7 @@ class VoyageDialect(Dialect):
                                       f"over the limit of {pair_limit}; set truncation=true")
         else:
             texts = [" ".join(tokens(t)[:max(0, pair_limit - q)]) for t in texts]
-        ranked = ranking(query, texts)[:top_k] if top_k else ranking(query, texts)
+        ranked = self.rank(query, texts)[:top_k] if top_k else self.rank(query, texts)
         data = []
         for index, score in ranked:
             item: dict[str, Any] = {"index": index, "relevance_score": score}
@@ -153,7 +153,7 @@ class MixedbreadDialect(Dialect):
             raise Reject(422, "top_k must be an integer >= 1")
         return_input = optional_bool(body, "return_input", False, status=422)
         optional_bool(body, "rewrite_query", False, status=422)
-        ranked = ranking(query, texts)
+        ranked = self.rank(query, texts)
         if top_k != -1:
             ranked = ranked[:top_k]
         data = []
@@ -231,7 +231,7 @@ class TeiDialect(Dialect):
                 words = words[-room:] if direction == "left" else words[:room]
             cut.append(" ".join(words))
         items = []
-        for index, score in ranking(query, cut):
+        for index, score in self.rank(query, cut):
             logit = 8.0 * score - 4.0
             value = logit if raw_scores else 1.0 / (1.0 + math.exp(-logit))
             item: dict[str, Any] = {"index": index, "score": value}

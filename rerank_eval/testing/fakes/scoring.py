@@ -3,10 +3,15 @@
 score = |Q ∩ D| / sqrt(|Q| · |D|) over lowercase alphanumeric token sets (0 when either
 is empty), in [0, 1]. Tests import :func:`expected_ranking` to know exactly what a fake
 computed.
+
+A provider whose model got worse on part of the queries: :func:`is_degraded` picks a
+deterministic share of queries by hashing the query text, and :func:`degraded_ranking`
+answers those with ``1 - score`` (the ranking reversed); other queries are unchanged.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Sequence
@@ -29,6 +34,26 @@ def overlap_score(query: str, document: str) -> float:
 def ranking(query: str, documents: Sequence[str]) -> list[tuple[int, float]]:
     """(index, score), best first; ties broken by index."""
     scored = [(i, overlap_score(query, d)) for i, d in enumerate(documents)]
+    scored.sort(key=lambda pair: (-pair[1], pair[0]))
+    return scored
+
+
+def is_degraded(query: str, share: float) -> bool:
+    """Whether a provider degraded on ``share`` of the queries degrades this one: the
+    first 8 bytes of sha256(query) as a fraction of 2**64, below ``share``."""
+    if share <= 0:
+        return False
+    digest = hashlib.sha256(query.encode("utf-8")).digest()[:8]
+    return int.from_bytes(digest, "big") / 2**64 < share
+
+
+def degraded_ranking(query: str, documents: Sequence[str],
+                     share: float = 0.0) -> list[tuple[int, float]]:
+    """:func:`ranking`, except for the degraded queries (:func:`is_degraded`): scores
+    ``1 - score``, so their ranking is reversed (ties still broken by index)."""
+    if not is_degraded(query, share):
+        return ranking(query, documents)
+    scored = [(i, 1.0 - overlap_score(query, d)) for i, d in enumerate(documents)]
     scored.sort(key=lambda pair: (-pair[1], pair[0]))
     return scored
 

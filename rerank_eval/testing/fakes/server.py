@@ -83,6 +83,9 @@ class DialectState:
     requests: list[Recorded] = field(default_factory=list)
     delay_s: float = 0.0
     max_documents: int | None = None
+    degrade: float = 0.0
+    """A share of queries (0..1), chosen by hashing the query text, answered with the
+    ranking reversed: a provider whose model got worse on part of the queries."""
     in_flight: int = 0
     max_in_flight: int = 0
 
@@ -92,6 +95,7 @@ class DialectState:
         self.requests.clear()
         self.delay_s = 0.0
         self.max_documents = None
+        self.degrade = 0.0
         self.in_flight = 0
         self.max_in_flight = 0
 
@@ -118,6 +122,12 @@ class Dialect:
 
     def handle(self, path: str, body: Any) -> tuple[Any, dict[str, str]]:
         raise NotImplementedError
+
+    def rank(self, query: str, texts: list[str]) -> list[tuple[int, float]]:
+        """(index, score), best first; reversed for the queries ``state.degrade`` picks."""
+        from rerank_eval.testing.fakes.scoring import degraded_ranking
+
+        return degraded_ranking(query, texts, self.state.degrade)
 
     def mutate(self, payload: Any, how: str) -> Any:
         """Break the ranking in ``payload`` (results under 'results' by default)."""
