@@ -46,6 +46,7 @@ browser:
 bench: setup-test
 	$(BIN)/python benchmarks/local_throughput.py --max-queries 100
 	$(BIN)/python benchmarks/remote_concurrency.py
+	$(BIN)/python benchmarks/serving_latency.py
 
 clean:
 	rm -rf $(VENV) reports/quick

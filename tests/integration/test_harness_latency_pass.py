@@ -249,8 +249,9 @@ def test_a_reranker_without_reuse_is_timed_on_every_call_the_cold_one_apart(
 
 @pytest.mark.slow
 def test_bi_encoder_latency_pass_on_the_quick_collection(tmp_path: Path) -> None:
-    """The real bi-encoder: reuse really off in the pass, and its latencies flat across the
-    run while the main pass's fall (issue 9: within 2x between first and last third)."""
+    """The real bi-encoder: reuse really off in the pass (every sampled call embeds all of its
+    documents again), on in the main pass. How flat the pass's latencies are across the run is
+    a timing figure: benchmarks/serving_latency.py measures it, no test asserts a time."""
     suite = suite_from_dict({
         "name": "q", "datasets": [{"name": "quick", "path": str(REPO / "suites" / "quick")}],
         "rerankers": [{"spec": "biencoder"}], "first_stage": {"top_k": 20},
@@ -261,11 +262,8 @@ def test_bi_encoder_latency_pass_on_the_quick_collection(tmp_path: Path) -> None
     assert not cell.failed, cell.error_messages
     assert cell.usage.reused_documents > 0 and cell.latency_usage.reused_documents == 0
     assert cell.latency_usage.tokens > 0  # the pass really embedded its documents
-
-    def third_ratio(records) -> float:
-        values = [r.latency_s for r in sorted(records, key=lambda r: r.order)]
-        third = len(values) // 3
-        return statistics.median(values[:third]) / statistics.median(values[-third:])
-
-    assert third_ratio(cell.records.values()) > 2  # reuse: the run gets cheaper
-    assert 0.5 < third_ratio(cell.latency_records.values()) < 2
+    assert len(cell.latency_records) == 18
+    # Each sampled call re-embedded its query and its 20 candidates: the pass's tokens are at
+    # least what the main pass spent on those queries' documents the first time.
+    assert cell.latency_usage.tokens >= sum(
+        r.n_candidates for r in cell.latency_records.values())
