@@ -47,7 +47,9 @@ class BM25Index:
                               stemmer=self._stemmer, show_progress=False)
 
     def search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
-        """Top-``k`` (position, score) per query, best first; queries with no known term get []."""
+        """Top-``k`` (position, score) per query, best first. A query with no token at all
+        (blank, punctuation or stopwords only) has nothing to search for and gets []; any
+        other gets ``k`` documents (fewer only when the corpus is smaller)."""
         import bm25s
 
         k = min(k, self.size)
@@ -55,6 +57,9 @@ class BM25Index:
                                 stemmer=self._stemmer, show_progress=False, return_ids=False)
         hits: list[list[tuple[int, float]]] = []
         for query_tokens in tokens:
+            if not query_tokens:  # bm25s raises IndexError on an empty token list
+                hits.append([])
+                continue
             scores = self._model.get_scores(query_tokens)
             hits.append(_top_k(scores, k))
         return hits
@@ -65,6 +70,8 @@ class BM25Index:
 
         tokens = bm25s.tokenize([query], stopwords=self.config.stopwords or [],
                                 stemmer=self._stemmer, show_progress=False, return_ids=False)
+        if not tokens[0]:  # nothing to search for: every text scores 0
+            return np.zeros(self.size, dtype=np.float32)
         return self._model.get_scores(tokens[0])
 
 

@@ -49,12 +49,24 @@ def bm25_candidates(dataset: Dataset, top_k: int, config: BM25Config | None = No
     index = BM25Index([dataset.corpus[d].full_text for d in doc_ids], config)
     query_ids = sorted(dataset.queries)
     hits = index.search([dataset.queries[q] for q in query_ids], top_k)
-    by_query = {
-        qid: [(doc_ids[pos], score) for pos, score in query_hits]
-        for qid, query_hits in zip(query_ids, hits, strict=True)
-    }
+    by_query: dict[str, list[tuple[str, float]]] = {}
+    nothing_to_search: list[str] = []
+    for qid, query_hits in zip(query_ids, hits, strict=True):
+        if not query_hits:  # no token to search for (top_k >= 1, the corpus is not empty)
+            nothing_to_search.append(qid)
+        else:
+            by_query[qid] = [(doc_ids[pos], score) for pos, score in query_hits]
+    warnings = []
+    if nothing_to_search:
+        shown = ", ".join(repr(q) for q in nothing_to_search[:10])
+        more = f" and {len(nothing_to_search) - 10} more" if len(nothing_to_search) > 10 else ""
+        warnings.append(f"{dataset.name}: {len(nothing_to_search)} queries have nothing to "
+                        f"search for (blank, punctuation or stopwords only): {shown}{more}; "
+                        "they get no candidates and, as in trec_eval, averages omit them")
+    for warning in warnings:
+        log.warning(warning)
     return Candidates(method="bm25", top_k=top_k, by_query=by_query,
-                      config={"bm25": config.describe()})
+                      config={"bm25": config.describe()}, warnings=warnings)
 
 
 def run_file_candidates(path: Path, dataset: Dataset, top_k: int) -> Candidates:
@@ -69,7 +81,8 @@ def run_file_candidates(path: Path, dataset: Dataset, top_k: int) -> Candidates:
         raise CandidatesError(f"run file {path} does not exist")
     scores: dict[str, dict[str, float]] = {}
     unknown_docs: dict[str, int] = {}
-    with path.open(encoding="utf-8") as handle:
+    # utf-8-sig: a leading byte-order mark is dropped, not read into the first query id
+    with path.open(encoding="utf-8-sig") as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -77,7 +90,7 @@ def run_file_candidates(path: Path, dataset: Dataset, top_k: int) -> Candidates:
             if len(parts) != 6:
                 raise CandidatesError(
                     f"{path} line {line_no}: expected 6 columns 'qid Q0 docid rank score tag', "
-                    f"got {len(parts)}"
+                    f"got {len(parts)} (ids cannot hold whitespace: a TREC line is split on it)"
                 )
             qid, _, doc_id, _, raw_score, _ = parts
             try:

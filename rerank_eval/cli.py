@@ -19,6 +19,8 @@ from rerank_eval.suite import (
     RerankerConfig,
     Suite,
     SuiteError,
+    check_baseline,
+    check_rerankers,
     load_suite,
     suite_from_dict,
 )
@@ -188,10 +190,11 @@ def run(
                             run_file, stemmer, {"cpu_hour_usd": cpu_hour_usd,
                                                 "gpu_hour_usd": gpu_hour_usd},
                             latency_sample=latency_sample, latency_warmup=latency_warmup)
+        out_dir = out or Path("reports") / suite.name
+        _check_before_loading(suite, baseline_reranker, out_dir)
     except (SuiteError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    out_dir = out or Path("reports") / suite.name
     result = _run_suite(suite, out_dir, response_cache=not no_cache)
     from rerank_eval.report import write_reports
 
@@ -202,6 +205,20 @@ def run(
     if result.failed:
         console.print("[red]some cells failed; see errors above and in summary.json[/red]")
         raise typer.Exit(1)
+
+
+def _check_before_loading(suite: Suite, baseline: str, out_dir: Path) -> None:
+    """Input errors found before any data is loaded or anything is created: reranker
+    kinds and options, the report's baseline, and an --out that cannot be a folder."""
+    from rerank_eval.secrets import redact
+
+    check_rerankers(suite)
+    check_baseline(baseline, [c.label or redact(c.spec) for c in suite.rerankers],
+                   "of this run")
+    for path in (out_dir, *out_dir.parents):
+        if path.exists() and not path.is_dir():
+            where = "" if path == out_dir else f" ({path} is a file)"
+            raise SuiteError(f"--out {out_dir}: not a folder{where}")
 
 
 def _run_suite(suite: Suite, out_dir: Path, response_cache: bool = True) -> Any:
@@ -270,8 +287,11 @@ def report(
 ) -> None:
     """Write report.md and report.html again for a run folder."""
     from rerank_eval.report import write_reports
+    from rerank_eval.store import read_run
 
     try:
+        labels = dict.fromkeys(r.reranker for r in read_run(run_dir).summary.results)
+        check_baseline(baseline_reranker, labels, f"in {run_dir}")
         written = write_reports(run_dir, baseline=baseline_reranker, qps=qps)
     except (FileNotFoundError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")

@@ -7,7 +7,9 @@ resolve against the suite file's folder.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +41,18 @@ class FirstStageConfig(_Strict):
     stopwords: str | None = "en"
     k1: float = 1.5
     b: float = 0.75
+
+    @field_validator("stemmer")
+    @classmethod
+    def _known_stemmer(cls, value: str | None) -> str | None:
+        if value:
+            import Stemmer
+
+            known = sorted(Stemmer.algorithms())
+            if value not in known:
+                raise ValueError(f"unknown stemmer {value!r}{did_you_mean(value, known)}; "
+                                 f"known: {', '.join(known)}")
+        return value
 
 
 class DatasetConfig(_Strict):
@@ -137,3 +151,52 @@ def _describe(error: dict[str, Any]) -> str:
     if error["type"] == "extra_forbidden":
         return f"unknown key '{where}'"
     return f"'{where}': {error['msg']}"
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the nearest known name, or ``""``."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_rerankers(suite: Suite) -> None:
+    """Check every reranker spec before any data is loaded: well-formed, a known kind, and
+    (for kinds that list theirs) known option names; the nearest known name is suggested.
+    Errors that need the reranker built (a bad option value, a missing key) stay per cell."""
+    from rerank_eval.rerankers.registry import known_kinds
+    from rerank_eval.rerankers.spec import RerankerSpecError, parse_spec
+    from rerank_eval.secrets import redact
+
+    kinds = {k.kind: k for k in known_kinds()}
+    problems = []
+    for config in suite.rerankers:
+        try:
+            spec = parse_spec(config.spec, config.options)
+        except RerankerSpecError as exc:
+            problems.append(redact(str(exc)))
+            continue
+        entry = kinds.get(spec.kind)
+        if entry is None:
+            problems.append(f"reranker {redact(config.spec)!r}: unknown kind {spec.kind!r}"
+                            f"{did_you_mean(spec.kind, kinds)}; known kinds: "
+                            f"{', '.join(kinds)}")
+            continue
+        if not entry.options:
+            continue
+        for name in sorted(set(spec.options) - set(entry.options)):
+            problems.append(f"reranker {redact(config.spec)!r}: unknown option {name!r} for kind "
+                            f"{spec.kind!r}{did_you_mean(name, entry.options)}; options: "
+                            f"{', '.join(entry.options)}")
+    if problems:
+        raise SuiteError("; ".join(problems))
+
+
+def check_baseline(baseline: str, labels: Iterable[str], where: str) -> None:
+    """``baseline`` must be ``first-stage`` or one of ``labels`` (the rerankers of the run)."""
+    from rerank_eval.records import FIRST_STAGE
+
+    known = [FIRST_STAGE, *labels]
+    if baseline not in known:
+        raise SuiteError(f"--baseline-reranker {baseline!r} is not a reranker {where}"
+                         f"{did_you_mean(baseline, known)}; choose one of: "
+                         f"{', '.join(repr(k) for k in known)}")

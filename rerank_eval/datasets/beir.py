@@ -12,6 +12,7 @@ the dataset's ``fingerprint``.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import zipfile
@@ -26,6 +27,7 @@ from rerank_eval.datasets.records import (
     assemble,
     build_corpus,
     build_queries,
+    check_id,
 )
 
 CORPUS_FILE = "corpus.jsonl"
@@ -154,7 +156,9 @@ def _jsonl_records(source: _Source, rel: str, hasher: Any) -> Iterator[Record]:
     with source.open(rel) as handle:
         for line_no, raw in enumerate(handle, start=1):
             hasher.update(raw)
-            if raw.isspace():
+            if line_no == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8):]  # a byte-order mark is not part of the data
+            if raw.isspace() or not raw:
                 continue
             try:
                 obj = loads(raw)
@@ -176,6 +180,8 @@ def _first_jsonl_line(source: _Source, rel: str, wanted: str) -> int | None:
     duplicate, so that loading need not keep a line number for every id."""
     with source.open(rel) as handle:
         for line_no, raw in enumerate(handle, start=1):
+            if line_no == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8):]
             try:
                 obj = json.loads(raw)
             except ValueError:
@@ -195,7 +201,8 @@ def _tsv_judgments(source: _Source, rel: str, hasher: Any) -> Iterator[Judgment]
         for line_no, raw in enumerate(handle, start=1):
             hasher.update(raw)
             try:
-                line = raw.decode("utf-8").rstrip("\r\n")
+                # utf-8-sig on the first line: a leading byte-order mark is dropped
+                line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8").rstrip("\r\n")
             except UnicodeDecodeError as exc:
                 raise DatasetError(f"{where} line {line_no}: not UTF-8 ({exc.reason})") from None
             if not line.strip():
@@ -213,9 +220,8 @@ def _tsv_judgments(source: _Source, rel: str, hasher: Any) -> Iterator[Judgment]
                     continue
                 raise DatasetError(f"{where} line {line_no}: field 'score': {raw_score!r} is not "
                                    "an integer") from None
-            if not query_id or not doc_id:
-                field_name = "query-id" if not query_id else "corpus-id"
-                raise DatasetError(f"{where} line {line_no}: field {field_name!r} is empty")
+            check_id(query_id, where, "line", line_no, "query-id")
+            check_id(doc_id, where, "line", line_no, "corpus-id")
             yield line_no, query_id, doc_id, score
     hasher.update(b"\0")
 

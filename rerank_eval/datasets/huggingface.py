@@ -19,6 +19,7 @@ from rerank_eval.datasets.records import (
     assemble,
     build_corpus,
     build_queries,
+    check_id,
 )
 
 HF_PREFIX = "hf:"
@@ -142,6 +143,8 @@ def _hf_judgments(ds: Any, where: str, hasher: Any) -> Iterator[Judgment]:
         query_id, doc_id, score = row["query-id"], row["corpus-id"], row["score"]
         if query_id is None or doc_id is None or str(query_id) == "" or str(doc_id) == "":
             raise DatasetError(f"{where} row {row_no}: empty query-id or corpus-id")
+        check_id(str(query_id), where, "row", row_no, "query-id")
+        check_id(str(doc_id), where, "row", row_no, "corpus-id")
         yield row_no, str(query_id), str(doc_id), _hf_score(score, where, row_no)
 
 

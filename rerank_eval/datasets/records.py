@@ -10,6 +10,7 @@ messages: ``line`` for files, ``row`` for Hugging Face rows.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,22 @@ Record = tuple[int, dict[str, Any]]
 # A judgment: position, query id, document id, grade.
 Judgment = tuple[int, str, str, int]
 
+# An id a TREC file cannot carry: its columns are split on whitespace, so an id holding a
+# space, tab or newline shifts every column after it (and an empty one removes one).
+_WHITESPACE = re.compile(r"\s")
+
+
+def check_id(item_id: str, where: str, unit: str, pos: int, field_name: str) -> str:
+    """Refuse an id that a TREC run or qrels file could not carry: empty, or holding
+    whitespace. The error names the file, the position, the field and the id."""
+    if not item_id:
+        raise DatasetError(f"{where} {unit} {pos}: field {field_name!r} is empty")
+    if _WHITESPACE.search(item_id):
+        raise DatasetError(f"{where} {unit} {pos}: field {field_name!r}: id {item_id!r} holds "
+                           "whitespace, which a TREC run or qrels file cannot carry; "
+                           "rename it (e.g. replace spaces with '_')")
+    return item_id
+
 
 def _record_id(obj: dict[str, Any], where: str, unit: str, pos: int) -> str:
     value = obj.get("_id")
@@ -33,10 +50,7 @@ def _record_id(obj: dict[str, Any], where: str, unit: str, pos: int) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise DatasetError(f"{where} {unit} {pos}: field '_id' must be a string or integer, "
                            f"got {type(value).__name__}")
-    text = str(value)
-    if not text:
-        raise DatasetError(f"{where} {unit} {pos}: field '_id' is empty")
-    return text
+    return check_id(str(value), where, unit, pos, "_id")
 
 
 def _text_field(obj: dict[str, Any], key: str, where: str, unit: str, pos: int,
@@ -65,7 +79,7 @@ def build_corpus(records: Iterable[Record], where: str, unit: str,
     for pos, obj in records:
         doc_id, title, text = obj.get("_id"), obj.get("title"), obj.get("text")
         # Fast path for the well-formed common case; the checks below name the bad field.
-        if type(doc_id) is not str or not doc_id:
+        if type(doc_id) is not str or not doc_id or _WHITESPACE.search(doc_id):
             doc_id = _record_id(obj, where, unit, pos)
         if type(title) is not str:
             title = _text_field(obj, "title", where, unit, pos, False)
@@ -152,9 +166,11 @@ def assemble(name: str, split: str, corpus: dict[str, CorpusDocument],
     """Join the judgments, then build the Dataset. ``fingerprint`` is called last: the
     judgments are hashed while they are read."""
     qrels, warnings = _join_qrels(judgments, corpus, queries, qrels_where, unit)
-    empty = sum(1 for doc in corpus.values() if not doc.title and not doc.text)
+    empty = sum(1 for doc in corpus.values()
+                if (not doc.title or doc.title.isspace()) and (not doc.text or doc.text.isspace()))
     if empty:
-        warnings.append(f"{name}: {empty} documents have neither title nor text")
+        warnings.append(f"{name}: {empty} documents have neither title nor text "
+                        "(empty or whitespace only)")
     for warning in warnings:
         log.warning(warning)
     return Dataset(name=name, split=split, corpus=corpus,

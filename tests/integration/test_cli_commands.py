@@ -32,14 +32,15 @@ def test_run_on_a_dataset_path_writes_everything_and_prints_a_table(tmp_path: Pa
 def test_a_failed_cell_exits_non_zero_after_writing_the_rest(tmp_path: Path) -> None:
     data = toy_dataset(tmp_path / "toy")
     out = tmp_path / "out"
+    # A known kind and option with a bad value: only building the reranker finds it.
     result = runner.invoke(app, ["run", "--dataset", str(data), "--reranker", "bm25",
-                                 "--reranker", "nonsense", "--out", str(out)])
+                                 "--reranker", "bm25?k1=nonsense", "--out", str(out)])
     assert result.exit_code == 1
     summary = json.loads((out / "summary.json").read_text())
     by_name = {r["reranker"]: r for r in summary["results"]}
     assert by_name["bm25"]["errors"] == 0 and by_name["bm25"]["n_queries"] == 10
-    assert by_name["nonsense"]["errors"] == 1
-    assert "unknown reranker kind 'nonsense'" in by_name["nonsense"]["error_messages"][0]
+    assert by_name["bm25?k1=nonsense"]["errors"] == 1
+    assert "k1='nonsense'" in by_name["bm25?k1=nonsense"]["error_messages"][0]
 
 
 def test_a_suite_with_an_unknown_key_is_rejected_by_name(tmp_path: Path) -> None:

@@ -51,3 +51,26 @@ def test_unknown_documents_in_a_run_file_are_counted_and_skipped(tmp_path: Path)
     candidates = run_file_candidates(run, dataset, top_k=10)
     assert candidates.by_query["q00"] == [("bread-01", 5.0)]
     assert any("2 lines name 2 documents not in the corpus" in w for w in candidates.warnings)
+
+
+def test_queries_with_nothing_to_search_for_get_no_candidates_and_are_named(
+        tmp_path: Path) -> None:
+    data = toy_dataset(tmp_path / "toy")
+    with (data / "queries.jsonl").open("a") as handle:
+        handle.write('{"_id": "qp", "text": "?!"}\n{"_id": "qb", "text": ""}\n')
+    with (data / "qrels" / "test.tsv").open("a") as handle:
+        handle.write("qp\tbread-00\t1\nqb\tbread-00\t1\n")
+    dataset = load_dataset(data)
+    candidates = bm25_candidates(dataset, top_k=5)
+    assert "qp" not in candidates.by_query and "qb" not in candidates.by_query
+    assert len(candidates.by_query["q00"]) == 5
+    assert any("'qb', 'qp'" in w and "nothing to search for" in w for w in candidates.warnings)
+
+
+def test_a_byte_order_mark_on_a_run_file_is_not_part_of_the_first_query_id(
+        tmp_path: Path) -> None:
+    dataset = load_dataset(toy_dataset(tmp_path / "toy"))
+    run = tmp_path / "run.trec"
+    run.write_bytes(b"\xef\xbb\xbfq00 Q0 bread-01 1 5.0 x\n")
+    candidates = run_file_candidates(run, dataset, top_k=2)
+    assert list(candidates.by_query) == ["q00"]

@@ -57,7 +57,38 @@ def _source_kwargs(source: str) -> tuple[str, dict[str, Any]]:
         return str(path.resolve()), {"local_files_only": True}
     if source.startswith((".", "/", "~")):
         raise RerankerSpecError(f"model folder {source} does not exist")
+    if hub_offline() and not cached_on_disk(source):
+        raise RerankerSpecError(
+            f"model {source!r} is not in the local Hugging Face cache and the hub is off "
+            f"(HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE is set): download it first, unset the "
+            f"variable, or give the path of a local copy (e.g. cross-encoder:/path/to/model)")
     return source, {}
+
+
+def hub_offline() -> bool:
+    """Whether HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE asks for no hub access (as the hub
+    client itself reads them, when it is imported)."""
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        return False
+    return bool(constants.HF_HUB_OFFLINE)
+
+
+def cached_on_disk(repo_id: str) -> bool:
+    """Whether the Hugging Face cache holds a config of ``repo_id`` (no network)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return True  # cannot tell: let sentence-transformers decide
+    for filename in ("config.json", "modules.json"):
+        try:
+            found = try_to_load_from_cache(repo_id, filename)
+        except ValueError:  # not a valid repo id
+            return False
+        if isinstance(found, str):
+            return True
+    return False
 
 
 def load_model(kind: str, source: str, device: str, precision: Precision) -> LoadedModel:

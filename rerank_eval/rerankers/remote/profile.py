@@ -22,7 +22,8 @@ from rerank_eval.rerankers.registry import RerankerKind
 COMMON_OPTIONS = frozenset({
     "api_key", "base_url", "cache", "concurrency", "timeout", "connect_timeout",
     "max_retries", "retry_base_delay", "retry_max_delay", "max_retry_wait", "rpm", "tpm",
-    "max_documents_per_request", "price_usd_per_1m_tokens", "price_usd_per_1k_search_units",
+    "max_documents_per_request", "max_response_bytes", "deadline",
+    "price_usd_per_1m_tokens", "price_usd_per_1k_search_units",
 })
 """Options every remote kind accepts (see :mod:`.reranker`)."""
 

@@ -18,9 +18,13 @@ Options common to every remote kind (inline ``?k=v`` or a suite table):
 
 ``api_key``, ``base_url`` (else the provider's env vars), ``cache`` (bool),
 ``concurrency`` (in-flight requests and harness concurrency, default 8),
-``timeout`` / ``connect_timeout`` (s), ``max_retries``, ``retry_base_delay`` (s),
-``retry_max_delay`` (s), ``max_retry_wait`` (total s), ``rpm`` / ``tpm`` (requests /
-tokens per minute), ``max_documents_per_request``, and a price override
+``timeout`` (s, one whole try: connect to the last byte of the answer) /
+``connect_timeout`` (s), ``deadline`` (s, one call from its first send to its end, every
+retry and wait included; default none), ``max_retries``, ``retry_base_delay`` (s),
+``retry_max_delay`` (s), ``max_retry_wait`` (total s of waits between tries), ``rpm`` /
+``tpm`` (requests / tokens per minute, counted when a request is sent),
+``max_response_bytes`` (answers above it are refused; default 32 MB),
+``max_documents_per_request``, and a price override
 ``price_usd_per_1m_tokens`` or ``price_usd_per_1k_search_units``.
 """
 
@@ -36,6 +40,7 @@ from typing import Any
 from rerank_eval import pricing
 from rerank_eval.rerankers.base import Runtime
 from rerank_eval.rerankers.remote.cache import (
+    DamagedEntry,
     ResponseCache,
     as_hit,
     from_record,
@@ -43,7 +48,12 @@ from rerank_eval.rerankers.remote.cache import (
     to_record,
 )
 from rerank_eval.rerankers.remote.dialect import Answer, Dialect, MalformedAnswer, Parsed
-from rerank_eval.rerankers.remote.http.client import HttpClient, HttpResult, HttpSettings
+from rerank_eval.rerankers.remote.http.client import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    HttpClient,
+    HttpResult,
+    HttpSettings,
+)
 from rerank_eval.rerankers.remote.http.errors import (
     MalformedResponseError,
     MissingAPIKeyError,
@@ -126,6 +136,9 @@ class RemoteReranker:
                 requests_per_minute=option(spec, "rpm", float, None),
                 tokens_per_minute=option(spec, "tpm", float, None),
                 retry=retry,
+                max_response_bytes=option(spec, "max_response_bytes", int,
+                                          DEFAULT_MAX_RESPONSE_BYTES),
+                deadline_s=option(spec, "deadline", float, None),
             )
             override = pricing.override_price(
                 profile.price_provider or profile.kind, self.model,
@@ -199,12 +212,9 @@ class RemoteReranker:
             raise ValueError(f"{self.name}: {exc}") from None
         key = request_key(self.kind, safe_url(self.url), bodies)
 
-        cached = self.cache.get(self.kind, key)
-        if cached is not None:
-            try:
-                return from_record(cached, len(documents), request.top_n)
-            except (KeyError, TypeError, ValueError):
-                log.warning("%s: ignoring unreadable cache entry %s", self.name, key[:12])
+        hit = self._cached(key, request)
+        if hit is not None:
+            return hit
         pending = self._inflight.get(key)
         if pending is not None:
             return as_hit(await asyncio.shield(pending))
@@ -212,7 +222,18 @@ class RemoteReranker:
         future: asyncio.Future[RerankResponse] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            response = await self._send_all(request, parts, bodies, started)
+            # another process sharing the cache may be fetching the same key: wait for
+            # its claim, then take its answer from the cache instead of paying again
+            async with self.cache.claim(self.kind, key):
+                hit = self._cached(key, request)
+                if hit is not None:
+                    future.set_result(hit)
+                    return hit
+                response = await self._send_all(request, parts, bodies, started)
+                try:  # inside the claim: a waiting process then finds it
+                    self.cache.put(self.kind, key, to_record(self.name, response))
+                except (OSError, ValueError) as exc:  # a full disk must not lose a paid answer
+                    log.warning("%s: could not write the response cache: %s", self.name, exc)
         except BaseException as exc:
             if not future.done():
                 if isinstance(exc, asyncio.CancelledError):
@@ -223,13 +244,22 @@ class RemoteReranker:
             raise
         else:
             future.set_result(response)
-            try:
-                self.cache.put(self.kind, key, to_record(self.name, response))
-            except (OSError, ValueError) as exc:  # a full disk must not lose a paid answer
-                log.warning("%s: could not write the response cache: %s", self.name, exc)
             return response
         finally:
             self._inflight.pop(key, None)
+
+    def _cached(self, key: str, request: RerankRequest) -> RerankResponse | None:
+        """The cache's answer; a damaged entry is reported, removed and is a miss."""
+        cached = self.cache.get(self.kind, key)
+        if cached is None:
+            return None
+        try:
+            return from_record(cached, len(request.documents), request.top_n)
+        except DamagedEntry as exc:
+            log.warning("%s: damaged response-cache entry %s (%s); removed, fetching again",
+                        self.name, key[:12], exc)
+            self.cache.discard(self.kind, key)
+            return None
 
     async def _send_one(self, request: RerankRequest, part: range,
                         body: dict[str, Any]) -> tuple[HttpResult, Parsed, list[RankedResult]]:

@@ -67,7 +67,7 @@ async def test_timeouts_exhaust_retries(silent_port, caplog) -> None:
         await r.rerank(REQ)
     await r.aclose()
     assert info.value.status is None and info.value.request_number == 2
-    assert "timeout" in str(info.value) and "0.2s read" in str(info.value)
+    assert "timeout" in str(info.value) and "0.2s for the whole request" in str(info.value)
     assert_clean(str(info.value), repr(info.value), caplog.text)
 
 

@@ -4,7 +4,12 @@
   used from a new event loop;
 - at most ``concurrency`` requests in flight (a semaphore, released while backing off);
 - requests/tokens per minute pacing (:mod:`.ratelimit`);
-- connect and read timeouts;
+- timeouts: ``timeout_s`` bounds one whole try (connect to the last byte of the body, not
+  each read), ``connect_timeout_s`` the connect; ``deadline_s`` (optional) bounds one call
+  from its first send to its end, every retry and wait included;
+- a cap on the size of an answer (``max_response_bytes``, default 32 MB): the body is
+  read in chunks and refused beyond the cap; any decoding failure (bad JSON, nesting too
+  deep) is a :class:`MalformedResponseError` naming provider, URL and request number;
 - the retry loop (:mod:`.retry`); a server-requested wait after a 429 pauses *every*
   request of this reranker, not just the one that got it;
 - typed errors (:mod:`.errors`) carrying the provider's message, the status and the
@@ -49,6 +54,12 @@ log = logging.getLogger("rerank_eval.http")
 
 USER_AGENT = "rerank-eval/0.1 (+httpx)"
 
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+"""Answers larger than this are refused (option ``max_response_bytes``)."""
+
+ERROR_BODY_BYTES = 64 * 1024
+"""How much of a non-2xx body is read for its message."""
+
 POOL_SHARD_SIZE = 4
 """Connections per httpx pool. httpcore rescans its whole pool on every request state
 change, which costs O(connections x requests) CPU per request; several small pools
@@ -63,12 +74,20 @@ class HttpSettings:
     requests_per_minute: float | None = None
     tokens_per_minute: float | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    deadline_s: float | None = None
+    """Bound on one call from its first send to its end, retries and waits included
+    (``None``: only ``max_retries``, ``timeout_s`` per try and ``max_total_wait_s``)."""
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {self.concurrency}")
         if self.timeout_s <= 0 or self.connect_timeout_s <= 0:
             raise ValueError("timeouts must be > 0")
+        if self.max_response_bytes < 1:
+            raise ValueError(f"max_response_bytes must be >= 1, got {self.max_response_bytes}")
+        if self.deadline_s is not None and self.deadline_s <= 0:
+            raise ValueError(f"deadline must be > 0, got {self.deadline_s}")
 
 
 @dataclass(frozen=True)
@@ -86,6 +105,13 @@ class HttpResult:
     @property
     def requests_sent(self) -> int:
         return self.retries + 1
+
+
+class _TooLarge(Exception):
+    def __init__(self, status: int, why: str) -> None:
+        super().__init__(why)
+        self.status = status
+        self.why = why
 
 
 @functools.cache
@@ -182,40 +208,63 @@ class HttpClient:
         """POST ``body``; return the parsed 2xx JSON or raise a typed :class:`ProviderError`."""
         clients, semaphore = self._ensure_loop()
         payload = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
-        policy = self.settings.retry
+        settings = self.settings
+        policy = settings.retry
         retries, waited = 0, 0.0
         started = self.clock.monotonic()
+        first_sent: float | None = None
         while True:
             await self._wait_for_pause()
-            await self._limiter.acquire(token_estimate)
             status: int | None = None
             headers: httpx.Headers | None = None
+            content = b""
             async with semaphore:
+                # the rate slot is taken when the request is actually sent (inside the
+                # concurrency cap), so the limit holds at the server
+                await self._wait_for_pause()
+                await self._limiter.acquire(token_estimate)
                 self._counter += 1
                 number = self._counter
                 self.requests_sent += 1
                 shard = min(range(len(clients)), key=self._shard_load.__getitem__)
                 self._shard_load[shard] += 1
+                now = self.clock.monotonic()
+                if first_sent is None:
+                    first_sent = now
+                budget = settings.timeout_s
+                if settings.deadline_s is not None:
+                    budget = max(0.0, min(budget, first_sent + settings.deadline_s - now))
                 try:
-                    response = await clients[shard].post(self.url, content=payload,
-                                                         headers=self._headers())
-                except httpx.TimeoutException as exc:
+                    async with asyncio.timeout(budget):
+                        status, headers, content = await self._send(clients[shard], payload,
+                                                                    number)
+                except (TimeoutError, httpx.TimeoutException) as exc:
                     cls: type[ProviderError] = RequestTimeoutError
-                    message = (f"no answer within the timeout ({self.settings.timeout_s:g}s "
-                               f"read, {self.settings.connect_timeout_s:g}s connect; "
-                               f"{type(exc).__name__})")
+                    message = (f"no complete answer within the timeout "
+                               f"({settings.timeout_s:g}s for the whole request, "
+                               f"{settings.connect_timeout_s:g}s connect"
+                               + (f", {settings.deadline_s:g}s deadline for the call"
+                                  if settings.deadline_s is not None else "")
+                               + f"; {type(exc).__name__})")
+                except _TooLarge as big:
+                    cap = settings.max_response_bytes
+                    raise self._error(
+                        MalformedResponseError,
+                        f"answer larger than the cap of {cap} bytes ({big.why}); raise "
+                        "max_response_bytes if this provider's answers are this big",
+                        status=big.status, number=number, retries=retries,
+                        waited=waited) from None
                 except httpx.TransportError as exc:
                     cls = TransportError
                     message = f"{type(exc).__name__}: {exc}"
-                else:
-                    status, headers = response.status_code, response.headers
                 finally:
                     self._shard_load[shard] -= 1
                 if status is not None and headers is not None:
                     if 200 <= status < 300:
-                        return self._parse(response, number, retries, waited, started)
+                        return self._parse(status, headers, content, number, retries, waited,
+                                           started)
                     cls = error_for_status(status)
-                    message = provider_message(response.content)
+                    message = provider_message(content)
             retryable = status is None or policy.is_retryable_status(status)
             if not retryable or retries >= policy.max_retries:
                 raise self._error(cls, message, status=status, number=number,
@@ -226,6 +275,12 @@ class HttpClient:
                     cls, f"{message} (the next wait, {wait:.2f}s, would exceed the retry "
                          f"budget of {policy.max_total_wait_s:g}s)",
                     status=status, number=number, retries=retries, waited=waited)
+            if settings.deadline_s is not None and \
+                    self.clock.monotonic() + wait >= first_sent + settings.deadline_s:
+                raise self._error(
+                    cls, f"{message} (the next try would start past the call's deadline "
+                         f"of {settings.deadline_s:g}s)",
+                    status=status, number=number, retries=retries, waited=waited)
             if asked and status == 429:
                 self._paused_until = max(self._paused_until, self.clock.monotonic() + wait)
             log.info("%s: %s on request #%d, retry %d in %.2fs%s", self.provider,
@@ -235,17 +290,45 @@ class HttpClient:
             waited += wait
             retries += 1
 
-    def _parse(self, response: httpx.Response, number: int, retries: int, waited: float,
-               started: float) -> HttpResult:
+    async def _send(self, client: httpx.AsyncClient, payload: bytes,
+                    number: int) -> tuple[int, httpx.Headers, bytes]:
+        """One try: send, then read the body in chunks up to the size cap."""
+        cap = self.settings.max_response_bytes
+        async with client.stream("POST", self.url, content=payload,
+                                 headers=self._headers()) as response:
+            status, headers = response.status_code, response.headers
+            ok = 200 <= status < 300
+            limit = cap if ok else min(cap, ERROR_BODY_BYTES)
+            declared = headers.get("content-length")
+            if ok and declared is not None and declared.isdigit() and int(declared) > cap:
+                raise _TooLarge(status, f"it declares {int(declared)} bytes")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    if ok:
+                        raise _TooLarge(status, f"more than {cap} bytes arrived")
+                    chunks.append(chunk[: len(chunk) - (size - limit)])
+                    break
+                chunks.append(chunk)
+        return status, headers, b"".join(chunks)
+
+
+    def _parse(self, status: int, headers: httpx.Headers, content: bytes, number: int,
+               retries: int, waited: float, started: float) -> HttpResult:
         try:
-            data = json.loads(response.content)
-        except ValueError as exc:
-            snippet = response.content[:200].decode("utf-8", errors="replace")
+            data = json.loads(content)
+        except (ValueError, RecursionError) as exc:
+            snippet = content[:200].decode("utf-8", errors="replace")
+            reason = ("nested too deeply" if isinstance(exc, RecursionError)
+                      else f"{type(exc).__name__}: {exc}")
             raise self._error(MalformedResponseError,
-                              f"body is not JSON ({exc}): {snippet!r}",
-                              status=response.status_code, number=number, retries=retries,
+                              f"body is not JSON that can be decoded ({reason}; "
+                              f"{len(content)} bytes): {snippet!r}",
+                              status=status, number=number, retries=retries,
                               waited=waited) from None
-        return HttpResult(status=response.status_code, data=data, headers=response.headers,
+        return HttpResult(status=status, data=data, headers=headers,
                           request_number=number, retries=retries, retry_wait_s=waited,
                           elapsed_s=self.clock.monotonic() - started)
 

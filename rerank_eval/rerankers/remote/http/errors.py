@@ -121,9 +121,9 @@ def provider_message(body: bytes, content_type: str | None = None, limit: int = 
         return "(empty body)"
     try:
         data = json.loads(text)
-    except ValueError:
+        message = _message_from(data)
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
         return clip(text, limit)
-    message = _message_from(data)
     return clip(message if message else text, limit)
 
 
