@@ -62,7 +62,36 @@ def _source_kwargs(source: str) -> tuple[str, dict[str, Any]]:
             f"model {source!r} is not in the local Hugging Face cache and the hub is off "
             f"(HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE is set): download it first, unset the "
             f"variable, or give the path of a local copy (e.g. cross-encoder:/path/to/model)")
+    if not hub_offline() and not cached_on_disk(source):
+        unreachable = hub_unreachable()
+        if unreachable is not None:
+            raise RerankerSpecError(
+                f"model {source!r} is not in the local Hugging Face cache and the hub cannot "
+                f"be reached ({unreachable}): download it where there is a network, or give "
+                f"the path of a local copy (e.g. cross-encoder:/path/to/model)")
     return source, {}
+
+
+HUB_PROBE_TIMEOUT_S = 5.0
+
+
+def hub_unreachable() -> str | None:
+    """Why the Hugging Face hub cannot be reached (one quick request), or None if it can.
+
+    Without it, an uncached model id on a machine with no network spends ~50 s in the hub
+    client's retries before failing; one probe turns that into one clear line.
+    """
+    import httpx
+
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        return None
+    try:
+        httpx.head(constants.ENDPOINT, timeout=HUB_PROBE_TIMEOUT_S, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        return f"{constants.ENDPOINT}: {type(exc).__name__}"
+    return None
 
 
 def hub_offline() -> bool:
