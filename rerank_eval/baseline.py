@@ -32,7 +32,7 @@ from rerank_eval.records import (
     SchemaError,
     SuiteSummary,
 )
-from rerank_eval.store import RunFolder, read_run
+from rerank_eval.store import RunFolder, read_json, read_run
 from rerank_eval.types import Usage
 
 BASELINE_SCHEMA_VERSION = 1
@@ -115,10 +115,7 @@ def write_baseline(run_dir: Path, out: Path) -> dict[str, Any]:
 def load_baseline(path: Path) -> RunFolder:
     """A baseline.json as a run folder (summary + per-query values), for ``check``."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise SchemaError(f"{path}: not valid JSON: {exc}") from None
+    data = read_json(path)
     if not isinstance(data, dict) or data.get("kind") != KIND:
         raise SchemaError(f"{path}: not a rerank-eval baseline file")
     version = data.get("schema_version")

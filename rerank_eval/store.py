@@ -202,8 +202,12 @@ def read_run(run_dir: Path) -> RunFolder:
 def read_summary(path: Path) -> RunSummary:
     """A ``summary.json`` file on its own (a committed baseline), upgraded to this version."""
     path = Path(path)
+    return RunSummary.from_dict(read_json(path), what=str(path))
+
+
+def read_json(path: Path) -> Any:
+    """A results file's JSON; invalid JSON is a :class:`SchemaError` naming the file."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise SchemaError(f"{path}: not valid JSON: {exc}") from None
-    return RunSummary.from_dict(data, what=str(path))

@@ -11,23 +11,6 @@ from typing import Any
 
 from rerank_eval.money import usd
 
-
-def format_value(value: Any, kind: str) -> str:
-    if value is None:
-        return "–"
-    if kind == "metric":
-        return f"{value:.4f}"
-    if kind == "ms":
-        return f"{value:,.1f}"
-    if kind == "rate":
-        return f"{value:,.0f}"
-    if kind == "usd":
-        return usd(value)
-    if kind == "int":
-        return f"{int(value):,}"
-    return str(value)
-
-
 # -- the report's tables, as formatted text (one builder for markdown and HTML) ----------
 
 
@@ -97,6 +80,17 @@ def system_label(system: Any) -> str:
     return system.name
 
 
+def _leading_cells(analysis: Any, system: Any) -> list[str]:
+    """The cells every leaderboard row starts with: the reranker (the baseline said so), its
+    query count, and each measure's mean with its significance mark."""
+    cells = [system_label(system) + (" (baseline)" if system.is_baseline else ""),
+             number(system.n_queries)]
+    for m in analysis.measures:
+        result = system.measures[m]
+        cells.append(metric(result.mean) + (f" {result.mark}" if result.mark else ""))
+    return cells
+
+
 def quality_table(analysis: Any, dataset: Any) -> Table:
     """The leaderboard: every measure's mean with its significance mark, the primary Δ and CI."""
     primary = analysis.primary
@@ -107,12 +101,7 @@ def quality_table(analysis: Any, dataset: Any) -> Table:
     rows = []
     for s in dataset.systems:
         c = s.measures[primary].comparison if primary in s.measures else None
-        cells = [system_label(s) + (" (baseline)" if s.is_baseline else ""),
-                 number(s.n_queries)]
-        for m in analysis.measures:
-            result = s.measures[m]
-            mark = result.mark
-            cells.append(metric(result.mean) + (f" {mark}" if mark else ""))
+        cells = _leading_cells(analysis, s)
         cells += [signed(c.delta) if c else "–", ci(c.ci_low, c.ci_high) if c else "–", wtl(c),
                   ms(s.latency.p50) if s.latency else "–",
                   usd(s.cost.per_1k_queries_usd) if s.cost else "–",
@@ -132,11 +121,7 @@ def terminal_table(analysis: Any, dataset: Any) -> Table:
     rows = []
     for s in dataset.systems:
         c = s.measures[primary].comparison if primary in s.measures else None
-        cells = [system_label(s) + (" (baseline)" if s.is_baseline else ""),
-                 number(s.n_queries)]
-        for m in analysis.measures:
-            result = s.measures[m]
-            cells.append(metric(result.mean) + (f" {result.mark}" if result.mark else ""))
+        cells = _leading_cells(analysis, s)
         mark = s.measures[primary].mark if primary in s.measures else ""
         cells += [(signed(c.delta) + (f" {mark}" if mark else "")) if c else "–",
                   ms(s.latency.p50) if s.latency else "–",

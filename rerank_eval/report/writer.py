@@ -48,7 +48,6 @@ def _environment() -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(["html", "html.j2"]),
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
-    env.filters["fmt"] = tables.format_value
     env.filters["md_cell"] = _md_cell
     env.filters["marks"] = _html_marks
     env.filters["data_uri"] = lambda f: "data:image/png;base64," + base64.b64encode(
