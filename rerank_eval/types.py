@@ -144,6 +144,10 @@ class RerankResponse:
     latency_s: float = 0.0
     score_kind: str | None = None
     """How scores are defined, e.g. 'cosine', 'logit', 'sigmoid', 'bm25', 'provider'."""
+    server_ms: Mapping[str, float] | None = None
+    """Time the server says it spent, by phase (``inference``, ``queue``, ``tokenization``,
+    ``total``; ms), read from its response headers (TEI's ``x-*-time``, W3C
+    ``Server-Timing``); None when it sent none. Summed over a call's split requests."""
 
     def scores_by_index(self) -> dict[int, float]:
         return {r.index: r.relevance_score for r in self.results}

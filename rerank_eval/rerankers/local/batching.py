@@ -7,8 +7,9 @@ are broken by a content key, so the batches a set of inputs falls into do not de
 the order the caller listed them in.
 
 Every input is padded to a length that depends on its own length alone (its bucket:
-the next multiple of ``PAD_MULTIPLE``, capped at ``max_length``), and a batch holds one
-bucket. Why: under bf16 the padded length changes the arithmetic (a 251-token abstract
+the next multiple of ``PAD_MULTIPLE`` on a CPU, ``ACCELERATOR_PAD_MULTIPLE`` on a GPU,
+capped at ``max_length``), and a batch holds one bucket.
+Why: under bf16 the padded length changes the arithmetic (a 251-token abstract
 embedded alone, padded to 251, and next to a longer one, padded to 256, differs by up
 to 7e-4 in cosine), so with padding to the longest row a document's score would depend
 on which other documents shared its batch: on the query, the candidate order, and on
@@ -27,6 +28,19 @@ from typing import Any
 import torch
 
 PAD_MULTIPLE = 32
+"""Bucket width on a CPU, where every padding token costs its share of the work."""
+
+ACCELERATOR_PAD_MULTIPLE = 128
+"""Bucket width on a GPU, where padding is nearly free and each batch costs a fixed
+launch overhead: narrow buckets split a 100-candidate call into ~16 small batches and made
+the cross-encoder slower than ``CrossEncoder.predict`` on an H200 (benchmarks/README.md)."""
+
+ACCELERATOR_ROW_MULTIPLE = 8
+"""On a GPU a batch's row count is rounded up to this (filler rows, results dropped), so
+the kernels see few distinct shapes: each new shape costs a one-off kernel selection."""
+
+LENGTH_CACHE_ENTRIES = 1_000_000
+"""Token counts kept per model (a few tens of MB): candidate lists overlap across queries."""
 
 
 def token_lengths(tokenizer: Any, texts: Sequence[str],
@@ -51,6 +65,53 @@ def token_lengths(tokenizer: Any, texts: Sequence[str],
     return [len(ids) for ids in encoded["input_ids"]]
 
 
+class TokenCounter:
+    """Untruncated token counts of single texts, each text tokenized once per model.
+
+    A pair's count is its two texts' counts plus the special tokens the tokenizer adds to
+    a pair: a fast tokenizer encodes each sequence of a pair on its own and only then joins
+    them with its template, so this equals tokenizing the pair (checked in the tests), and
+    a cross-encoder call tokenizes its query once and each candidate once per run instead
+    of every (query, candidate) pair again before the batches are tokenized for the model.
+    """
+
+    def __init__(self, tokenizer: Any, max_entries: int = LENGTH_CACHE_ENTRIES) -> None:
+        self.tokenizer = tokenizer if tokenizer is not None and callable(tokenizer) else None
+        self.max_entries = max_entries
+        self._counts: dict[str, int] = {}
+        specials = getattr(self.tokenizer, "num_special_tokens_to_add", None)
+        self._single = specials(pair=False) if specials else 0
+        self._pair = specials(pair=True) if specials else 0
+
+    def singles(self, texts: Sequence[str]) -> list[int]:
+        """Counts with special tokens, as ``token_lengths(tokenizer, texts)`` gives them."""
+        if self.tokenizer is None:
+            return token_lengths(None, texts)
+        return [n + self._single for n in self._content(texts)]
+
+    def pairs(self, first: str, texts: Sequence[str]) -> list[int]:
+        """Counts of ``(first, text)`` pairs, special tokens included."""
+        if self.tokenizer is None:
+            return token_lengths(None, texts, pair_with=[first] * len(texts))
+        (head,) = self._content([first])
+        return [head + n + self._pair for n in self._content(texts)]
+
+    def _content(self, texts: Sequence[str]) -> list[int]:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._counts))
+        fresh: dict[str, int] = {}
+        if missing:
+            encoded = self.tokenizer(missing, add_special_tokens=False, truncation=False,
+                                     padding=False, return_attention_mask=False,
+                                     return_token_type_ids=False, verbose=False)
+            fresh = dict(zip(missing, (len(ids) for ids in encoded["input_ids"]),
+                             strict=True))
+        counts = [fresh[t] if t in fresh else self._counts[t] for t in texts]
+        self._counts.update(fresh)
+        while len(self._counts) > self.max_entries:
+            self._counts.pop(next(iter(self._counts)))  # the oldest first
+        return counts
+
+
 def padded_length(length: int, max_length: int, multiple: int = PAD_MULTIPLE) -> int:
     """The length an input of ``length`` tokens is padded to: its bucket's upper bound."""
     length = max(1, min(length, max_length))
@@ -58,7 +119,8 @@ def padded_length(length: int, max_length: int, multiple: int = PAD_MULTIPLE) ->
 
 
 def plan_batches(lengths: Sequence[int], keys: Sequence[Any], *, max_length: int,
-                 token_budget: int, max_rows: int) -> list[list[int]]:
+                 token_budget: int, max_rows: int,
+                 multiple: int = PAD_MULTIPLE) -> list[list[int]]:
     """Group positions into batches of one padding bucket each, longest bucket first.
 
     A batch's cost is ``rows x bucket length``. A batch grows while that stays within
@@ -68,7 +130,7 @@ def plan_batches(lengths: Sequence[int], keys: Sequence[Any], *, max_length: int
         raise ValueError("lengths and keys differ in length")
     if token_budget < 1 or max_rows < 1:
         raise ValueError("token_budget and max_rows must be positive")
-    bucket = [padded_length(n, max_length) for n in lengths]
+    bucket = [padded_length(n, max_length, multiple) for n in lengths]
     order = sorted(range(len(lengths)),
                    key=lambda i: (-bucket[i], -min(lengths[i], max_length), keys[i], i))
     batches: list[list[int]] = []
@@ -105,3 +167,19 @@ def pad_features(features: dict[str, Any], length: int, pad_token_id: int | None
 def count_truncated(lengths: Sequence[int], max_length: int) -> int:
     """How many inputs are longer than the model reads."""
     return sum(1 for n in lengths if n > max_length)
+
+
+def pad_rows(features: dict[str, Any], rows: int) -> dict[str, Any]:
+    """Repeat a batch's last row until it has ``rows`` rows (filler whose results the
+    caller drops). Row-independent models (every transformer encoder without batch
+    statistics) give the real rows the same results either way, up to float rounding."""
+    have = next((v.shape[0] for v in features.values()
+                 if isinstance(v, torch.Tensor) and v.dim() >= 1), rows)
+    if have >= rows or have == 0:
+        return features
+    padded = dict(features)
+    for key, value in features.items():
+        if isinstance(value, torch.Tensor) and value.dim() >= 1 and value.shape[0] == have:
+            filler = value[-1:].expand(rows - value.shape[0], *value.shape[1:])
+            padded[key] = torch.cat([value, filler], dim=0)
+    return padded

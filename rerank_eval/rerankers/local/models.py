@@ -34,11 +34,15 @@ import torch
 from rerank_eval.rerankers.base import Runtime
 from rerank_eval.rerankers.local import BIENCODER_OPTIONS, CROSS_ENCODER_OPTIONS
 from rerank_eval.rerankers.local.batching import (
+    ACCELERATOR_PAD_MULTIPLE,
+    ACCELERATOR_ROW_MULTIPLE,
+    PAD_MULTIPLE,
+    TokenCounter,
     count_truncated,
     pad_features,
+    pad_rows,
     padded_length,
     plan_batches,
-    token_lengths,
 )
 from rerank_eval.rerankers.local.calibration import (
     BIENCODER_BF16_TOLERANCE,
@@ -104,6 +108,10 @@ class _LocalReranker:
         self.batch_size = batch_size
         self.max_length = max_length
         self._lock = threading.Lock()
+        on_cpu = self.device == "cpu"
+        self.pad_multiple = PAD_MULTIPLE if on_cpu else ACCELERATOR_PAD_MULTIPLE
+        self._row_multiple = 1 if on_cpu else ACCELERATOR_ROW_MULTIPLE
+        self._tokens = TokenCounter(getattr(loaded.model, "tokenizer", None))
 
     def describe(self) -> dict[str, Any]:
         """Settings worth recording with results."""
@@ -147,15 +155,21 @@ class _LocalReranker:
     def _batches(self, lengths: Sequence[int], keys: Sequence[Any]) -> list[list[int]]:
         return plan_batches(lengths, keys, max_length=self.max_length,
                             token_budget=self.batch_size * self.max_length,
-                            max_rows=4 * self.batch_size)
+                            max_rows=4 * self.batch_size, multiple=self.pad_multiple)
 
     def _pad(self, features: dict[str, Any], batch: Sequence[int],
              lengths: Sequence[int]) -> dict[str, Any]:
-        """Pad a batch to its bucket, so each input's score depends on it alone."""
+        """Pad a batch to its bucket, so each input's score depends on it alone; on a GPU
+        also round its rows up (filler rows, dropped by the caller: ``[: len(batch)]``)."""
         tokenizer = getattr(self._loaded.model, "tokenizer", None)
-        bucket = padded_length(max(lengths[i] for i in batch), self.max_length)
-        return pad_features(features, bucket, getattr(tokenizer, "pad_token_id", None),
-                            getattr(tokenizer, "padding_side", "right"))
+        bucket = padded_length(max(lengths[i] for i in batch), self.max_length,
+                               self.pad_multiple)
+        features = pad_features(features, bucket, getattr(tokenizer, "pad_token_id", None),
+                                getattr(tokenizer, "padding_side", "right"))
+        if self._row_multiple > 1:
+            rows = -(-len(batch) // self._row_multiple) * self._row_multiple
+            features = pad_rows(features, rows)
+        return features
 
 
 @dataclass(frozen=True)
@@ -244,22 +258,24 @@ class BiEncoderReranker(_LocalReranker):
 
         model = self._loaded.model
         shown = [prompt + t for t in texts] if prompt else list(texts)
-        lengths = token_lengths(getattr(model, "tokenizer", None), shown)
-        vectors: list[np.ndarray | None] = [None] * len(texts)
+        lengths = self._tokens.singles(shown)
+        batches = self._batches(lengths, shown)
+        outputs: list[torch.Tensor] = []
         with compute_context(self.device, precision or self.precision):
-            for batch in self._batches(lengths, shown):
+            for batch in batches:
                 features = model.preprocess([texts[i] for i in batch], prompt=prompt,
                                             max_length=self.max_length)
                 features = self._pad(features, batch, lengths)
                 features = batch_to_device(features, model.device)
-                output = model(features)["sentence_embedding"].float()
-                output = torch.nn.functional.normalize(output, p=2, dim=-1).cpu().numpy()
-                for row, position in enumerate(batch):
-                    vectors[position] = output[row]
+                output = model(features)["sentence_embedding"][: len(batch)].float()
+                # kept on the device: one copy at the end, so the GPU works on this batch
+                # while the CPU tokenizes the next
+                outputs.append(torch.nn.functional.normalize(output, p=2, dim=-1))
+        matrix = _gather(outputs, batches, len(texts))
         synchronize(self.device)
-        return [_Embedding(vector=np.ascontiguousarray(v, dtype=np.float32),
+        return [_Embedding(vector=np.ascontiguousarray(matrix[i], dtype=np.float32),
                            truncated=n > self.max_length, tokens=min(n, self.max_length))
-                for v, n in zip(vectors, lengths, strict=True)]
+                for i, n in enumerate(lengths)]
 
     def _evict(self) -> None:
         while self._cache_bytes > EMBEDDING_CACHE_BYTES and self._documents:
@@ -314,17 +330,19 @@ class CrossEncoderReranker(_LocalReranker):
         from sentence_transformers.util import batch_to_device
 
         model = self._loaded.model
-        lengths = token_lengths(getattr(model, "tokenizer", None), texts,
-                                pair_with=[query] * len(texts))
-        logits = np.empty(len(texts), dtype=np.float32)
+        lengths = self._tokens.pairs(query, texts)
+        batches = self._batches(lengths, texts)
+        outputs: list[torch.Tensor] = []
         with compute_context(self.device, precision or self.precision):
-            for batch in self._batches(lengths, texts):
+            for batch in batches:
                 features = model.preprocess([(query, texts[i]) for i in batch],
                                             max_length=self.max_length)
                 features = self._pad(features, batch, lengths)
                 features = batch_to_device(features, model.device)
-                scores = model(features)["scores"].float()
-                logits[batch] = scores.reshape(len(batch), -1)[:, 0].cpu().numpy()
+                scores = model(features)["scores"]
+                # kept on the device until the end (see _embed)
+                outputs.append(scores.reshape(scores.shape[0], -1)[: len(batch), :1].float())
+        logits = _gather(outputs, batches, len(texts))[:, 0]
         synchronize(self.device)
         return logits, lengths
 
@@ -348,6 +366,17 @@ def _activation(model: Any, requested: str, name: str) -> tuple[Callable | None,
     if isinstance(fn, torch.nn.Sigmoid):
         return torch.sigmoid, "sigmoid"
     return fn, type(fn).__name__.lower()
+
+
+def _gather(outputs: list[torch.Tensor], batches: list[list[int]], n: int) -> np.ndarray:
+    """Batch outputs (rows in batch order) back in input order, copied off the device once."""
+    if not outputs:
+        return np.empty((n, 0), dtype=np.float32)
+    stacked = torch.cat(outputs).cpu().numpy()
+    order = np.fromiter((i for batch in batches for i in batch), dtype=np.int64, count=n)
+    result = np.empty_like(stacked)
+    result[order] = stacked
+    return result
 
 
 def _digest(text: str) -> bytes:
