@@ -8,13 +8,9 @@ report was rendered: the same run folder gives the same bytes.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import jinja2
-from markupsafe import Markup, escape
 
 from rerank_eval import atomic
 from rerank_eval.money import significant, usd
@@ -30,6 +26,14 @@ from rerank_eval.report.analysis import (
     analyse,
 )
 from rerank_eval.report.figures import RenderedFigure, ms_text, render_all, unknown_cost
+from rerank_eval.report.load import (
+    LOAD_FILE,
+    load_markdown,
+    load_view,
+    read_load,
+    write_load_report,
+)
+from rerank_eval.report.templating import environment
 
 FIGURES_DIR = "figures"
 
@@ -40,32 +44,6 @@ class DatasetView:
     tables: dict[str, tables.Table]
     figures: dict[str, RenderedFigure]
     notes: dict[str, list[str]] = field(default_factory=dict)
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("rerank_eval.report", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "html.j2"]),
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-    )
-    env.filters["md_cell"] = _md_cell
-    env.filters["marks"] = _html_marks
-    env.filters["data_uri"] = lambda f: "data:image/png;base64," + base64.b64encode(
-        f.png).decode("ascii")
-    return env
-
-
-def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _html_marks(text: str) -> Markup:
-    escaped = str(escape(text))
-    escaped = escaped.replace(BETTER, f'<span class="better" title="significantly better">'
-                                      f'{BETTER}</span>')
-    escaped = escaped.replace(WORSE, f'<span class="worse" title="significantly worse">'
-                                     f'{WORSE}</span>')
-    return Markup(escaped)
 
 
 def build_views(analysis: Analysis, figures: list[RenderedFigure]) -> list[DatasetView]:
@@ -246,28 +224,40 @@ def _context(analysis: Analysis, figures: list[RenderedFigure]) -> dict[str, Any
 
 def write_reports(run_dir: Path, *, baseline: str = FIRST_STAGE,
                   qps: float | None = None) -> list[Path]:
-    """Write ``report.md``, ``report.html`` and ``figures/*.png``; return the two reports.
+    """Write ``report.md``, ``report.html`` and ``figures/*.png``; return the reports written.
 
     ``baseline`` is the reranker every other is compared with (``first-stage``: the
     first stage's own ranking); ``qps`` adds a load projection at that many queries per
-    second.
+    second. When the folder holds a ``load.json`` (``rerank-eval load``), both reports get
+    a Load section and ``load.html`` is written too; a folder with a ``load.json`` and no
+    ``summary.json`` gets ``load.html`` alone.
     """
     run_dir = Path(run_dir)
+    load = read_load(run_dir) if (run_dir / LOAD_FILE).is_file() else None
+    if load is not None and not (run_dir / "summary.json").is_file():
+        return [write_load_report(run_dir, load)]
     analysis = analyse(run_dir, baseline=baseline, qps=qps)
     figures = render_all(analysis)
+    load_page = load_view(load) if load is not None else None
+    every_figure = figures + (load_page.figures if load_page else [])
     figure_dir = run_dir / FIGURES_DIR
     figure_dir.mkdir(parents=True, exist_ok=True)
-    wanted = {f.filename for f in figures}
+    wanted = {f.filename for f in every_figure}
     for stale in figure_dir.glob("*.png"):
         if stale.name not in wanted:
             stale.unlink()
-    for figure in figures:
+    for figure in every_figure:
         atomic.write_bytes(figure_dir / figure.filename, figure.png)
     context = _context(analysis, figures)
-    env = _environment()
+    context["load"] = load_page
+    context["load_md"] = (load_markdown(load, figures_dir=FIGURES_DIR, view=load_page)
+                          if load is not None else None)
+    env = environment()
     written = []
     for template, name in (("report.md.j2", "report.md"), ("report.html.j2", "report.html")):
         path = run_dir / name
         atomic.write_text(path, env.get_template(template).render(**context))
         written.append(path)
+    if load is not None:
+        written.append(write_load_report(run_dir, load, view=load_page))
     return written
