@@ -95,4 +95,8 @@ class Runtime:
     """An ``httpx.AsyncBaseTransport`` for remote rerankers (tests: ``httpx.ASGITransport``)."""
     clock: Any = None
     """A clock for waits and timings (tests: a virtual clock); None is the system clock."""
+    share_in_flight: bool = True
+    """False: every call sends its own request, even while an identical one is in flight
+    (a load test: each request must reach the endpoint). True saves paying twice when a
+    dataset repeats a query."""
 

@@ -16,7 +16,8 @@ call's latency.
 ``search_units``, ``cost_usd`` and ``split_requests``, and the original ``latency_s``.
 That way a report built from a resumed run still shows what each result cost and how
 long the provider took to produce it; ``requests`` / ``cache_hits`` tell what this run
-actually sent.
+actually sent. The server's timing (``server_ms``) is not kept: a hit carries ``None``,
+since the server did nothing for it this time.
 
 **Integrity.** Each entry carries ``check``, the SHA-256 of its canonical JSON without
 it; an entry without one (older caches) is validated as strictly as a provider's answer
@@ -261,4 +262,5 @@ def as_hit(original: RerankResponse) -> RerankResponse:
     usage = Usage(requests=0, tokens=u.tokens, search_units=u.search_units,
                   cost_usd=u.cost_usd, cache_hits=1, split_requests=u.split_requests)
     return RerankResponse(results=original.results, usage=usage,
-                          latency_s=original.latency_s, score_kind=original.score_kind)
+                          latency_s=original.latency_s, score_kind=original.score_kind,
+                          server_ms=None)

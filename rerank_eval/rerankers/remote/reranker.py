@@ -12,7 +12,8 @@ answer reading, pure functions), an :class:`~.http.client.HttpClient` and a
 3. sends the requests through the client (retries, pacing, concurrency cap, timeouts,
    typed errors);
 4. has the dialect read each answer, validates it (:mod:`.validation`), merges, computes
-   usage and cost (:mod:`rerank_eval.pricing`), and stores the response in the cache.
+   usage and cost (:mod:`rerank_eval.pricing`), sums the server's reported timing
+   (``server_ms``) over the parts, and stores the response in the cache.
 
 Options common to every remote kind (inline ``?k=v`` or a suite table):
 
@@ -33,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -93,6 +94,16 @@ def check_remote_options(spec: RerankerSpec, profile: ProviderProfile) -> None:
                 f"reranker {spec.text!r}: {profile.kind} does not support "
                 f"{knob}={spec.options[knob]!r}{instead}")
     check_options(spec, profile.allowed_options)
+
+
+def sum_server_ms(parts: Sequence[Mapping[str, float] | None]) -> dict[str, float] | None:
+    """The server timing of a split call: each phase summed over the parts that reported
+    it (server time spent, not wall time: the parts run at once); None if none did."""
+    total: dict[str, float] = {}
+    for timing in parts:
+        for phase, ms in (timing or {}).items():
+            total[phase] = total.get(phase, 0.0) + ms
+    return total or None
 
 
 class RemoteReranker:
@@ -155,6 +166,7 @@ class RemoteReranker:
         self.price = override or (pricing.find_price(profile.price_provider, self.model)
                                   if profile.price_provider else None)
         self._inflight: dict[str, asyncio.Future[RerankResponse]] = {}
+        self.share_in_flight = runtime.share_in_flight
 
     def __repr__(self) -> str:
         return f"RemoteReranker(name={self.name!r}, url={safe_url(self.url)!r})"
@@ -215,12 +227,14 @@ class RemoteReranker:
         hit = self._cached(key, request)
         if hit is not None:
             return hit
-        pending = self._inflight.get(key)
+        share = self.share_in_flight
+        pending = self._inflight.get(key) if share else None
         if pending is not None:
             return as_hit(await asyncio.shield(pending))
 
         future: asyncio.Future[RerankResponse] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+        if share:
+            self._inflight[key] = future
         try:
             # another process sharing the cache may be fetching the same key: wait for
             # its claim, then take its answer from the cache instead of paying again
@@ -246,7 +260,8 @@ class RemoteReranker:
             future.set_result(response)
             return response
         finally:
-            self._inflight.pop(key, None)
+            if share:
+                self._inflight.pop(key, None)
 
     def _cached(self, key: str, request: RerankRequest) -> RerankResponse | None:
         """The cache's answer; a damaged entry is reported, removed and is a miss."""
@@ -332,7 +347,9 @@ class RemoteReranker:
                         request.top_n)
         return RerankResponse(results=results, usage=self._priced(usage, reported_costs),
                               latency_s=self.clock.monotonic() - started,
-                              score_kind="provider")
+                              score_kind="provider",
+                              server_ms=sum_server_ms([parsed.server_ms
+                                                       for _, parsed, _ in done]))
 
     def _attach_failed_usage(self, error: BaseException,
                              tasks: list[asyncio.Future[Any]]) -> None:

@@ -7,7 +7,7 @@ import time
 from typing import Any, ClassVar
 
 from rerank_eval.testing.fakes.scoring import count_tokens, tokens
-from rerank_eval.testing.fakes.server import Dialect, Reject, mutate_results
+from rerank_eval.testing.fakes.server import Dialect, Reject, Timing, mutate_results
 from rerank_eval.testing.fakes.validation import (
     doc_text,
     optional_bool,
@@ -174,7 +174,9 @@ class MixedbreadDialect(Dialect):
 
 class TeiDialect(Dialect):
     """TEI: bare-array answer, 32 texts max (422 Validation), usage in headers only,
-    ``{"error","error_type"}`` errors, a bare 401 when ``--api-key`` is set."""
+    ``{"error","error_type"}`` errors, a bare 401 when ``--api-key`` is set, and the
+    ``x-total-time`` / ``x-tokenization-time`` / ``x-queue-time`` / ``x-inference-time``
+    headers (ms) on every answer."""
 
     name = "tei"
     paths = ("/rerank",)
@@ -199,7 +201,6 @@ class TeiDialect(Dialect):
         return "Model is overloaded" if status == 429 else super().default_message(status)
 
     def handle(self, path: str, body: dict[str, Any]) -> tuple[Any, dict[str, str]]:
-        started = time.perf_counter()
         query = body.get("query")
         if not isinstance(query, str):
             raise Reject(422, "Failed to deserialize the JSON body: missing field `query`")
@@ -239,11 +240,24 @@ class TeiDialect(Dialect):
                 item["text"] = texts[index]
             items.append(item)
         compute_tokens = sum(q + count_tokens(t) for t in cut)
-        elapsed = time.perf_counter() - started
         headers = {"x-compute-type": "cpu", "x-compute-tokens": str(compute_tokens),
-                   "x-compute-characters": str(sum(len(query) + len(t) for t in texts)),
-                   "x-compute-time": f"{elapsed:.6f}", "x-total-time": f"{elapsed:.6f}"}
+                   "x-compute-characters": str(sum(len(query) + len(t) for t in texts))}
         return items, headers
+
+    def timing_headers(self, timing: Timing) -> dict[str, str]:
+        """TEI's timing headers, in whole ms as TEI writes them (``as_millis()``), from
+        the server's own clock: the queue wait and service time of the capacity model;
+        tokenization here takes no time."""
+        total = _whole_ms(timing.total_s)
+        return {"x-compute-time": total, "x-total-time": total,
+                "x-tokenization-time": "0", "x-queue-time": _whole_ms(timing.queue_s),
+                "x-inference-time": _whole_ms(timing.service_s)}
 
     def mutate(self, payload: Any, how: str) -> Any:
         return mutate_results(payload, None, "score", how)
+
+
+def _whole_ms(seconds: float) -> str:
+    """Whole milliseconds, cut down as Rust's ``Duration::as_millis`` does (rounded to
+    the microsecond first, so 0.05 s is 50 ms, not 49)."""
+    return str(round(seconds * 1_000_000) // 1000)

@@ -5,7 +5,9 @@
 
 Each dialect has a :class:`DialectState`: the expected API key, a queue of injected
 :class:`Fault` s (one consumed per request), a constant delay, a per-request document
-maximum, and a log of every request received.
+maximum, an optional :class:`~.capacity.Capacity` (workers and service time: beyond it
+requests queue), and a log of every request received (with its queue wait and service
+time, which the TEI fake reports in its ``x-*-time`` headers as real TEI does).
 
 The server is a Starlette ``app``. In-process (the usual way in tests): give a client
 ``httpx.ASGITransport(app=server.app)`` (:meth:`FakeServer.transport`) and the base URL
@@ -18,6 +20,7 @@ starlette and uvicorn (the ``fakes`` extra) are imported only when a server is b
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import threading
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rerank_eval.rerankers.remote.http.clock import SYSTEM_CLOCK, Clock
+from rerank_eval.testing.fakes.capacity import Capacity, Slots
 
 if TYPE_CHECKING:
     import httpx
@@ -64,6 +68,22 @@ class Recorded:
     body: Any
     at: float
     """When it arrived, on the server's clock (``monotonic()``)."""
+    queue_s: float = 0.0
+    """How long it waited for a worker (:attr:`DialectState.capacity`), server's clock."""
+    service_s: float = 0.0
+    """How long it held a worker, on the server's clock."""
+    answered_at: float | None = None
+    """When its answer (or error) was ready, on the server's clock; None while running."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How the server spent one answered request's time, on its clock (seconds)."""
+
+    total_s: float
+    """From arrival to answer: delays, the queue and the service."""
+    queue_s: float
+    service_s: float
 
 
 class Reject(Exception):
@@ -86,8 +106,27 @@ class DialectState:
     degrade: float = 0.0
     """A share of queries (0..1), chosen by hashing the query text, answered with the
     ranking reversed: a provider whose model got worse on part of the queries."""
+    capacity: Capacity | None = None
+    """Workers and service time; None: every request answered at once (after ``delay_s``)."""
     in_flight: int = 0
+    """Requests in the server now: delayed, queued or served."""
     max_in_flight: int = 0
+    busy: int = 0
+    """Requests holding a worker now (with a capacity)."""
+    max_busy: int = 0
+    _slots: tuple[asyncio.AbstractEventLoop, int, Slots] | None = field(
+        default=None, repr=False, compare=False)
+
+    def slots(self) -> Slots | None:
+        """The worker queue of :attr:`capacity`, made on the running loop when first used
+        (and again for a new loop or a new number of workers)."""
+        if self.capacity is None:
+            return None
+        loop = asyncio.get_running_loop()
+        workers = self.capacity.workers
+        if self._slots is None or self._slots[0] is not loop or self._slots[1] != workers:
+            self._slots = (loop, workers, Slots(workers))
+        return self._slots[2]
 
     def reset(self) -> None:
         self.api_key = self.default_api_key
@@ -96,8 +135,12 @@ class DialectState:
         self.delay_s = 0.0
         self.max_documents = None
         self.degrade = 0.0
+        self.capacity = None
+        self._slots = None
         self.in_flight = 0
         self.max_in_flight = 0
+        self.busy = 0
+        self.max_busy = 0
 
     def fail(self, *faults: Fault) -> None:
         self.faults.extend(faults)
@@ -122,6 +165,18 @@ class Dialect:
 
     def handle(self, path: str, body: Any) -> tuple[Any, dict[str, str]]:
         raise NotImplementedError
+
+    def document_count(self, body: dict[str, Any]) -> int:
+        """How many documents a (valid) request carries, for the service time."""
+        for key in ("documents", "texts", "input"):
+            value = body.get(key)
+            if isinstance(value, list):
+                return len(value)
+        return 0
+
+    def timing_headers(self, timing: Timing) -> dict[str, str]:
+        """Headers reporting the server's timing on an answer (none unless overridden)."""
+        return {}
 
     def rank(self, query: str, texts: list[str]) -> list[tuple[int, float]]:
         """(index, score), best first; reversed for the queries ``state.degrade`` picks."""
@@ -234,19 +289,41 @@ class FakeServer:
                 parsed: Any = json.loads(raw)
             except ValueError:
                 parsed = None
-            state.requests.append(Recorded(path, {k.lower(): v for k, v in
-                                                  request.headers.items()}, parsed,
-                                          self.clock.monotonic()))
+            recorded = Recorded(path, {k.lower(): v for k, v in request.headers.items()},
+                                parsed, self.clock.monotonic())
+            state.requests.append(recorded)
             state.in_flight += 1
             state.max_in_flight = max(state.max_in_flight, state.in_flight)
             try:
-                return await self._answer(dialect, state, path, request, parsed)
+                return await self._answer(dialect, state, path, request, parsed, recorded)
             finally:
                 state.in_flight -= 1
+                recorded.answered_at = self.clock.monotonic()
         return endpoint
 
+    async def _serve(self, state: DialectState, recorded: Recorded, documents: int) -> None:
+        """Wait for a worker (FIFO), then hold it for the service time; both on the clock
+        and recorded. Nothing to do without a capacity."""
+        capacity, slots = state.capacity, state.slots()
+        if capacity is None or slots is None:
+            return
+        queued = self.clock.monotonic()
+        await slots.acquire()
+        try:
+            started = self.clock.monotonic()
+            recorded.queue_s = started - queued
+            state.busy += 1
+            state.max_busy = max(state.max_busy, state.busy)
+            try:
+                await self.clock.sleep(capacity.service_time(documents))
+            finally:
+                state.busy -= 1
+                recorded.service_s = self.clock.monotonic() - started
+        finally:
+            slots.release()
+
     async def _answer(self, dialect: Dialect, state: DialectState, path: str,
-                      request: Request, parsed: Any) -> Response:
+                      request: Request, parsed: Any, recorded: Recorded) -> Response:
         fault = state.faults.popleft() if state.faults else None
         delay = state.delay_s + (fault.delay_s if fault else 0.0)
         if delay:
@@ -272,11 +349,18 @@ class FakeServer:
             payload, headers = dialect.handle(path, parsed)
         except Reject as reject:
             return self._error(dialect, reject.status, reject.message)
+        capacity = state.capacity
+        if capacity is not None and capacity.max_concurrent is not None \
+                and state.in_flight > capacity.max_concurrent:
+            return self._error(dialect, 429, dialect.default_message(429))
+        await self._serve(state, recorded, dialect.document_count(parsed))
+        timing = Timing(total_s=self.clock.monotonic() - recorded.at,
+                        queue_s=recorded.queue_s, service_s=recorded.service_s)
         if fault is not None and fault.mutate:
             payload = dialect.mutate(payload, fault.mutate)
         extra = dict(fault.headers) if fault else {}
         return Response(json_bytes(payload), status_code=200, media_type="application/json",
-                        headers={**headers, **extra})
+                        headers={**headers, **dialect.timing_headers(timing), **extra})
 
     def _error(self, dialect: Dialect, status: int, message: str,
                headers: dict[str, str] | None = None) -> Response:
@@ -294,11 +378,12 @@ class FakeServer:
 
     # -- lifecycle --------------------------------------------------------------------
 
-    def start(self) -> FakeServer:
-        """Serve on a real socket on 127.0.0.1 (a free port), uvicorn in a daemon thread."""
+    def start(self, port: int = 0) -> FakeServer:
+        """Serve on a real socket on 127.0.0.1 (``port``; 0: a free one), uvicorn in a
+        daemon thread."""
         import uvicorn
 
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning",
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning",
                                 lifespan="off", access_log=False, timeout_graceful_shutdown=1,
                                 backlog=512, limit_concurrency=None)
         self._server = uvicorn.Server(config)
@@ -313,6 +398,11 @@ class FakeServer:
         sockets = self._server.servers[0].sockets
         self.port = sockets[0].getsockname()[1]
         return self
+
+    @property
+    def running(self) -> bool:
+        """Serving on a socket (started, and its thread not ended)."""
+        return self._thread is not None and self._thread.is_alive()
 
     def stop(self) -> None:
         if self._server is not None:

@@ -2,7 +2,10 @@
 
 - one ``httpx.AsyncClient`` per reranker (connection reuse), rebuilt if the reranker is
   used from a new event loop;
-- at most ``concurrency`` requests in flight (a semaphore, released while backing off);
+- at most ``concurrency`` requests in flight (a semaphore, released while backing off),
+  and at least that many connections in its pools, so all of them reach the server at
+  once (a load test runs 256 and more); an injected transport brings its own pool (an
+  ``httpx.AsyncHTTPTransport`` holds 100 connections unless told otherwise);
 - requests/tokens per minute pacing (:mod:`.ratelimit`);
 - timeouts: ``timeout_s`` bounds one whole try (connect to the last byte of the body, not
   each read), ``connect_timeout_s`` the connect; ``deadline_s`` (optional) bounds one call
@@ -163,6 +166,8 @@ class HttpClient:
             s = self.settings
             # an injected transport is one connection pool (or none): one client
             shards = 1 if self._transport is not None else -(-s.concurrency // POOL_SHARD_SIZE)
+            # shards x per_shard >= concurrency, and a request goes to the least busy
+            # shard: one always has a free connection while fewer are in flight
             per_shard = -(-s.concurrency // shards)
             self._clients = [httpx.AsyncClient(
                 verify=_ssl_context(),

@@ -125,7 +125,8 @@ class CohereDialect:
         meta = data.get("meta")
         billed = meta.get("billed_units") if isinstance(meta, dict) else None
         units = billed.get("search_units") if isinstance(billed, dict) else None
-        return Parsed(pairs=pairs, search_units=read.number(units, "search_units"))
+        return Parsed(pairs=pairs, search_units=read.number(units, "search_units"),
+                      server_ms=read.server_timing(answer.headers))
 
 
 def create_cohere(spec: RerankerSpec, runtime: Runtime | None = None) -> RemoteReranker:

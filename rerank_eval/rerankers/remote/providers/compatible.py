@@ -220,17 +220,19 @@ class CompatibleDialect:
     def parse(self, answer: Answer) -> Parsed:
         data = answer.data
         pairs = read.pairs(read.items(data, "results"), "relevance_score")
+        timing = read.server_timing(answer.headers)
         usage = data.get("usage") if isinstance(data, dict) else None
         if self.wire.usage == "none" or not isinstance(usage, dict):
-            return Parsed(pairs=pairs)
+            return Parsed(pairs=pairs, server_ms=timing)
         tokens = read.number(usage.get("total_tokens", usage.get("prompt_tokens")),
                              "usage.total_tokens")
         if self.wire.usage == "router":
             return Parsed(pairs=pairs, tokens=tokens,
                           search_units=read.number(usage.get("search_units"),
                                                    "usage.search_units"),
-                          cost_usd=read.number(usage.get("cost"), "usage.cost"))
-        return Parsed(pairs=pairs, tokens=tokens)
+                          cost_usd=read.number(usage.get("cost"), "usage.cost"),
+                          server_ms=timing)
+        return Parsed(pairs=pairs, tokens=tokens, server_ms=timing)
 
 
 def _truncate_word(value: bool | str) -> str:

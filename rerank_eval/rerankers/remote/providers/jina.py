@@ -72,7 +72,8 @@ class JinaDialect:
 
     def parse(self, answer: Answer) -> Parsed:
         pairs = read.pairs(read.items(answer.data, "results"), "relevance_score")
-        return Parsed(pairs=pairs, tokens=read.usage_tokens(answer.data, "total_tokens"))
+        return Parsed(pairs=pairs, tokens=read.usage_tokens(answer.data, "total_tokens"),
+                      server_ms=read.server_timing(answer.headers))
 
 
 def create_jina(spec: RerankerSpec, runtime: Runtime | None = None) -> RemoteReranker:

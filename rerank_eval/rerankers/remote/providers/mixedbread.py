@@ -94,7 +94,8 @@ class MixedbreadDialect:
     def parse(self, answer: Answer) -> Parsed:
         pairs = read.pairs(read.items(answer.data, "data"), "score")
         return Parsed(pairs=pairs,
-                      tokens=read.usage_tokens(answer.data, "prompt_tokens", "total_tokens"))
+                      tokens=read.usage_tokens(answer.data, "prompt_tokens", "total_tokens"),
+                      server_ms=read.server_timing(answer.headers))
 
 
 def create_mixedbread(spec: RerankerSpec, runtime: Runtime | None = None) -> RemoteReranker:

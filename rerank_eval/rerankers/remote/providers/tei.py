@@ -9,6 +9,9 @@
 - Usage: TEI puts none in the body. The ``x-compute-tokens`` response header is read
   when present; without it tokens stay ``None`` (unreported, not estimated). A
   self-hosted server has no per-call price: cost is ``None``.
+- Server timing: ``x-total-time``, ``x-tokenization-time``, ``x-queue-time`` and
+  ``x-inference-time`` (whole ms) go to ``RerankResponse.server_ms`` as ``total``,
+  ``tokenization``, ``queue`` and ``inference`` (``dialect.server_timing``).
 - At most 32 texts per request by default (``--max-client-batch-size``): larger
   candidate lists are split; raise ``max_documents_per_request`` to match your server.
 - TEI scores every text; ``top_n`` is applied after merging.
@@ -102,7 +105,8 @@ class TeiDialect:
                 tokens = int(raw)
             except ValueError:
                 raise MalformedAnswer(f"x-compute-tokens is not an integer: {raw!r}") from None
-        return Parsed(pairs=pairs, tokens=tokens)
+        return Parsed(pairs=pairs, tokens=tokens,
+                      server_ms=read.server_timing(answer.headers, tei=True))
 
 
 def create_tei(spec: RerankerSpec, runtime: Runtime | None = None) -> RemoteReranker:

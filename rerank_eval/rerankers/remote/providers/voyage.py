@@ -79,7 +79,8 @@ class VoyageDialect:
 
     def parse(self, answer: Answer) -> Parsed:
         pairs = read.pairs(read.items(answer.data, "data"), "relevance_score")
-        return Parsed(pairs=pairs, tokens=read.usage_tokens(answer.data, "total_tokens"))
+        return Parsed(pairs=pairs, tokens=read.usage_tokens(answer.data, "total_tokens"),
+                      server_ms=read.server_timing(answer.headers))
 
 
 def create_voyage(spec: RerankerSpec, runtime: Runtime | None = None) -> RemoteReranker:
