@@ -1,4 +1,4 @@
-"""The ``rerank-eval`` command line: run, report, compare, check, providers."""
+"""The ``rerank-eval`` command line: run, report, compare, check, baseline, providers, load."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from rerank_eval.load.command import load_command
 from rerank_eval.suite import (
     DatasetConfig,
     RerankerConfig,
@@ -281,17 +282,20 @@ def _print_results(out_dir: Path, baseline: str = "first-stage") -> None:
 
 @app.command()
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="A folder written by `run`.")],
+    run_dir: Annotated[Path, typer.Argument(
+        help="A folder written by `run` (and/or by `load`: its load.json).")],
     baseline_reranker: BaselineRerankerOption = "first-stage",
     qps: QpsOption = None,
 ) -> None:
-    """Write report.md and report.html again for a run folder."""
+    """Write report.md and report.html again for a run folder (with a Load section when it
+    has load.json); for a folder with only load.json, write load.html."""
     from rerank_eval.report import write_reports
     from rerank_eval.store import read_run
 
     try:
-        labels = dict.fromkeys(r.reranker for r in read_run(run_dir).summary.results)
-        check_baseline(baseline_reranker, labels, f"in {run_dir}")
+        if (run_dir / "summary.json").is_file() or not (run_dir / "load.json").is_file():
+            labels = dict.fromkeys(r.reranker for r in read_run(run_dir).summary.results)
+            check_baseline(baseline_reranker, labels, f"in {run_dir}")
         written = write_reports(run_dir, baseline=baseline_reranker, qps=qps)
     except (FileNotFoundError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -591,6 +595,9 @@ def providers(
     out_console.print(table)
     shared = "; ".join(f"{name}: {what}" for name, what in SHARED_ENV_VARS.items())
     out_console.print(f"Every remote kind also reads: {shared}", highlight=False, markup=False)
+
+
+app.command("load")(load_command)
 
 
 if __name__ == "__main__":
