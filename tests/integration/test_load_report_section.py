@@ -119,6 +119,14 @@ def test_a_folder_with_only_a_load_json_gets_load_html(tmp_path: Path) -> None:
     shutil.copy(LOAD, tmp_path / "load.json")
     assert write_reports(tmp_path) == [tmp_path / "load.html"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["load.html", "load.json"]
+    (tmp_path / "load.html").unlink()
+    result = runner.invoke(app, ["report", str(tmp_path)])  # `load --out DIR`'s folder
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "load.html").is_file()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["report", str(empty)])
+    assert result.exit_code == 2 and "not found" in result.output
 
 
 def test_a_newer_load_json_is_refused_naming_the_file(tmp_path: Path) -> None:
