@@ -68,24 +68,6 @@ def dataset_folder(arg: str | None) -> Path:
     return (Path(root) if root else REPO.parent / "shared" / "datasets") / "scifact"
 
 
-def build_cross_encoder(folder: Path) -> Path:
-    """The bundled MiniLM-L6 encoder under a fresh one-label head: ms-marco-MiniLM-L6's shape."""
-    import shutil
-
-    from transformers import AutoModelForSequenceClassification
-
-    from rerank_eval.rerankers.local.loading import default_biencoder_source
-
-    source = Path(default_biencoder_source())
-    model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=1,
-                                                               local_files_only=True)
-    model.save_pretrained(folder)
-    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json",
-                 "special_tokens_map.json"):
-        shutil.copy2(source / name, folder / name)
-    return folder
-
-
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -111,6 +93,7 @@ async def main(args: argparse.Namespace) -> None:
     from rerank_eval.datasets import load_dataset
     from rerank_eval.rerankers import create_reranker
     from rerank_eval.rerankers.local.loading import default_biencoder_source
+    from rerank_eval.testing.models import build_cross_encoder
     from rerank_eval.types import RerankRequest
 
     cross_path = args.cross_encoder
