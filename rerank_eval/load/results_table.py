@@ -70,7 +70,7 @@ def knee_line(report: LoadReport) -> str:
     at = f"concurrency {knee.concurrency}" if knee.concurrency is not None else \
         f"{knee.offered_qps:g} qps"
     return (f"knee: {at}, {knee.throughput_rps:.1f} requests/s at p95 {knee.p95_ms:.1f} ms "
-            f"(budget {knee.max_p95_ms:g} ms: {source})")
+            f"(budget {knee.max_p95_ms:.1f} ms: {source})")
 
 
 def other_lines(report: LoadReport, *, remote: bool) -> list[str]:

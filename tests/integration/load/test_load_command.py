@@ -101,6 +101,10 @@ def test_ctrl_c_keeps_the_finished_levels_and_exits_130(server: FakeServer,
             assert process.poll() is None, process.communicate()[0]
             assert time.monotonic() < deadline, "the sweep did not start"
             time.sleep(0.05)
+        # from now on answers take 5 s, so the second level cannot end before the signal
+        # lands, however slow this machine is
+        server.state("tei").delay_s = 5.0
+        time.sleep(0.1)
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)
     finally:
