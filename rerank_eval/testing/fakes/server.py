@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import json
 import threading
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -301,11 +303,18 @@ class FakeServer:
                 recorded.answered_at = self.clock.monotonic()
         return endpoint
 
-    async def _serve(self, state: DialectState, recorded: Recorded, documents: int) -> None:
-        """Wait for a worker (FIFO), then hold it for the service time; both on the clock
-        and recorded. Nothing to do without a capacity."""
+    @contextlib.asynccontextmanager
+    async def _worker(self, state: DialectState, recorded: Recorded,
+                      documents: int) -> AsyncIterator[list[bool]]:
+        """Wait for a worker (FIFO) and hold it while the request is handled, then until
+        its service time is up: the fake's own work (reading the body, ranking) is part of
+        the service time, as a real server's is, so the true capacity stays workers /
+        service time on a real clock too. The caller clears the yielded flag for a request
+        it refuses (answered at once). Nothing to do without a capacity."""
         capacity, slots = state.capacity, state.slots()
+        served = [True]
         if capacity is None or slots is None:
+            yield served
             return
         queued = self.clock.monotonic()
         await slots.acquire()
@@ -315,7 +324,10 @@ class FakeServer:
             state.busy += 1
             state.max_busy = max(state.max_busy, state.busy)
             try:
-                await self.clock.sleep(capacity.service_time(documents))
+                yield served
+                left = capacity.service_time(documents) - (self.clock.monotonic() - started)
+                if served[0] and left > 0:
+                    await self.clock.sleep(left)
             finally:
                 state.busy -= 1
                 recorded.service_s = self.clock.monotonic() - started
@@ -345,21 +357,23 @@ class FakeServer:
                             media_type="application/json")
         if parsed is None or not isinstance(parsed, dict):
             return self._error(dialect, 400, "invalid request: body must be a JSON object")
-        try:
-            payload, headers = dialect.handle(path, parsed)
-        except Reject as reject:
-            return self._error(dialect, reject.status, reject.message)
         capacity = state.capacity
         if capacity is not None and capacity.max_concurrent is not None \
                 and state.in_flight > capacity.max_concurrent:
             return self._error(dialect, 429, dialect.default_message(429))
-        await self._serve(state, recorded, dialect.document_count(parsed))
+        async with self._worker(state, recorded, dialect.document_count(parsed)) as served:
+            try:
+                payload, headers = dialect.handle(path, parsed)
+            except Reject as reject:
+                served[0] = False
+                return self._error(dialect, reject.status, reject.message)
+            if fault is not None and fault.mutate:
+                payload = dialect.mutate(payload, fault.mutate)
+            content = json_bytes(payload)
         timing = Timing(total_s=self.clock.monotonic() - recorded.at,
                         queue_s=recorded.queue_s, service_s=recorded.service_s)
-        if fault is not None and fault.mutate:
-            payload = dialect.mutate(payload, fault.mutate)
         extra = dict(fault.headers) if fault else {}
-        return Response(json_bytes(payload), status_code=200, media_type="application/json",
+        return Response(content, status_code=200, media_type="application/json",
                         headers={**headers, **dialect.timing_headers(timing), **extra})
 
     def _error(self, dialect: Dialect, status: int, message: str,
