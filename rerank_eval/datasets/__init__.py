@@ -19,6 +19,12 @@ One concept per module:
 
 - :mod:`~rerank_eval.datasets.model`: :class:`Dataset`, :class:`CorpusDocument`,
   :class:`DatasetError`;
+- :mod:`~rerank_eval.datasets.corpus`: the :class:`Corpus` interface (a read-only mapping
+  plus ``iter_texts``/``texts``) and :class:`MemoryCorpus`;
+- :mod:`~rerank_eval.datasets.corpus_store`: :class:`ArrowCorpus`, a memory-mapped Arrow
+  file with an id index; :mod:`~rerank_eval.datasets.corpus_build` streams records into
+  one; :mod:`~rerank_eval.datasets.corpus_cache` builds it once per source in the cache,
+  verifies and reuses it;
 - :mod:`~rerank_eval.datasets.records`: checks shared by every source, and the join of
   judgments into a :class:`Dataset`;
 - :mod:`~rerank_eval.datasets.beir`: reading a BEIR folder or zip;
@@ -34,6 +40,9 @@ from rerank_eval.datasets.beir import (
     QUERIES_FILE,
     load_beir_folder,
 )
+from rerank_eval.datasets.corpus import Corpus, MemoryCorpus
+from rerank_eval.datasets.corpus_cache import CACHE_ENV, default_store_dir
+from rerank_eval.datasets.corpus_store import ArrowCorpus
 from rerank_eval.datasets.download import DOWNLOAD_RECORD, URL_ENV, download_beir
 from rerank_eval.datasets.huggingface import HF_PREFIX, load_hf_dataset
 from rerank_eval.datasets.model import CorpusDocument, Dataset, DatasetError
@@ -44,7 +53,6 @@ from rerank_eval.datasets.registry import (
     known_beir_datasets,
 )
 from rerank_eval.datasets.resolve import (
-    CACHE_ENV,
     DATASETS_ENV,
     default_cache_dir,
     load_dataset,
@@ -59,13 +67,17 @@ __all__ = [
     "QRELS_DIR",
     "QUERIES_FILE",
     "URL_ENV",
+    "ArrowCorpus",
     "BeirEntry",
     "BeirRegistry",
+    "Corpus",
     "CorpusDocument",
     "Dataset",
     "DatasetError",
+    "MemoryCorpus",
     "beir_registry",
     "default_cache_dir",
+    "default_store_dir",
     "download_beir",
     "known_beir_datasets",
     "load_beir_folder",

@@ -8,27 +8,30 @@ queries its split judges, and judgments of any grade (0 and negative included) a
 Bad input fails with a :class:`DatasetError` that names the file and, where there is
 one, the line and field. The three files are hashed as they are parsed: that sha256 is
 the dataset's ``fingerprint``.
+
+The corpus goes into a memory-mapped store in the cache the first time
+(:mod:`~rerank_eval.datasets.corpus_cache`); later loads map that store without reading
+``corpus.jsonl`` while its size and mtime say it is unchanged.
 """
 
 from __future__ import annotations
 
 import codecs
-import hashlib
 import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Protocol
 
-from rerank_eval.datasets.model import Dataset, DatasetError
-from rerank_eval.datasets.records import (
-    Judgment,
-    Record,
-    assemble,
-    build_corpus,
-    build_queries,
-    check_id,
+from rerank_eval.datasets.corpus_cache import (
+    CorpusSource,
+    Hasher,
+    StaleStore,
+    discard_store,
+    open_corpus,
 )
+from rerank_eval.datasets.model import Dataset, DatasetError
+from rerank_eval.datasets.records import Judgment, Record, assemble, build_queries, check_id
 
 CORPUS_FILE = "corpus.jsonl"
 QUERIES_FILE = "queries.jsonl"
@@ -42,6 +45,8 @@ class _Source(Protocol):
     def has(self, rel: str) -> bool: ...
     def qrels_splits(self) -> list[str]: ...
     def where(self, rel: str) -> str: ...
+    def location(self, rel: str) -> str: ...
+    def identity(self, rel: str) -> dict[str, Any]: ...
 
 
 class _FolderSource:
@@ -59,6 +64,12 @@ class _FolderSource:
 
     def where(self, rel: str) -> str:
         return str(self.root / rel)
+
+    def location(self, rel: str) -> str:
+        return str((self.root / rel).resolve())
+
+    def identity(self, rel: str) -> dict[str, Any]:
+        return _stat_identity(self.root / rel)
 
 
 class _ZipSource:
@@ -82,16 +93,31 @@ class _ZipSource:
     def where(self, rel: str) -> str:
         return f"{self.path}!{self.prefix}{rel}"
 
+    def location(self, rel: str) -> str:
+        return f"{self.path.resolve()}!{self.prefix}{rel}"
 
-def load_beir_folder(path: Path, split: str = "test", name: str | None = None) -> Dataset:
+    def identity(self, rel: str) -> dict[str, Any]:
+        member = self.archive.getinfo(self.prefix + rel)
+        return {**_stat_identity(self.path), "crc32": member.CRC, "member_size": member.file_size}
+
+
+def _stat_identity(path: Path) -> dict[str, Any]:
+    """What says a file is unchanged without reading it (see corpus_cache: racy clean)."""
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
+
+
+def load_beir_folder(path: Path, split: str = "test", name: str | None = None, *,
+                     store_dir: Path | None = None) -> Dataset:
     """Load a BEIR-layout folder (or a ``.zip`` holding one, at its root or in one folder).
 
     ``fingerprint`` is the sha256 over the three files' names and bytes, so a folder and
-    the zip it came from have the same fingerprint.
+    the zip it came from have the same fingerprint. The corpus is a memory-mapped store
+    kept in ``store_dir`` (default ``$RERANK_EVAL_CACHE/corpora``).
     """
     path = Path(path)
     if path.is_file() and zipfile.is_zipfile(path):
-        return _load_zip(path, split, name)
+        return _load_zip(path, split, name, store_dir)
     if not path.is_dir():
         raise DatasetError(f"{path}: not a BEIR folder or zip")
     if not (path / CORPUS_FILE).is_file():
@@ -100,7 +126,7 @@ def load_beir_folder(path: Path, split: str = "test", name: str | None = None) -
             raise DatasetError(f"{path}: holds several datasets, load one of them: "
                                f"{', '.join(f'{path.name}/{s}' for s in subsets)}")
         raise DatasetError(f"{path}: no {CORPUS_FILE} (not a BEIR folder)")
-    return _load_source(_FolderSource(path), split, name or path.name, path)
+    return _load_source(_FolderSource(path), split, name or path.name, path, store_dir)
 
 
 def subdatasets(folder: Path) -> list[str]:
@@ -109,7 +135,7 @@ def subdatasets(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if (p / CORPUS_FILE).is_file())
 
 
-def _load_zip(path: Path, split: str, name: str | None) -> Dataset:
+def _load_zip(path: Path, split: str, name: str | None, store_dir: Path | None) -> Dataset:
     try:
         with zipfile.ZipFile(path) as archive:
             roots = sorted(str(PurePosixPath(n).parent) for n in archive.namelist()
@@ -121,12 +147,13 @@ def _load_zip(path: Path, split: str, name: str | None) -> Dataset:
                                    "extract it and load one of them")
             prefix = "" if roots[0] == "." else roots[0] + "/"
             source = _ZipSource(path, archive, prefix)
-            return _load_source(source, split, name or path.stem, path)
+            return _load_source(source, split, name or path.stem, path, store_dir)
     except zipfile.BadZipFile as exc:
         raise DatasetError(f"{path}: not a valid zip archive: {exc}") from exc
 
 
-def _load_source(source: _Source, split: str, name: str, path: Path | None) -> Dataset:
+def _load_source(source: _Source, split: str, name: str, path: Path | None,
+                 store_dir: Path | None) -> Dataset:
     qrels_rel = f"{QRELS_DIR}/{split}.tsv"
     for rel in (CORPUS_FILE, QUERIES_FILE):
         if not source.has(rel):
@@ -136,16 +163,44 @@ def _load_source(source: _Source, split: str, name: str, path: Path | None) -> D
         raise DatasetError(f"{source.where(qrels_rel)}: no qrels for split {split!r}; "
                            f"splits that exist: {', '.join(splits) or 'none'}")
 
-    hasher = hashlib.sha256()
-    corpus = build_corpus(_jsonl_records(source, CORPUS_FILE, hasher),
-                           source.where(CORPUS_FILE), "line",
-                           lambda doc_id: _first_jsonl_line(source, CORPUS_FILE, doc_id))
-    queries = build_queries(_jsonl_records(source, QUERIES_FILE, hasher),
+    corpus_source = CorpusSource(
+        where=source.where(CORPUS_FILE), location=source.location(CORPUS_FILE), unit="line",
+        records=lambda hasher: _jsonl_records(source, CORPUS_FILE, hasher),
+        rehash=lambda hasher: _hash_file(source, CORPUS_FILE, hasher),
+        first=lambda doc_id: _first_jsonl_line(source, CORPUS_FILE, doc_id),
+        identity=source.identity(CORPUS_FILE))
+    try:
+        return _assemble_source(source, split, name, path, corpus_source, store_dir)
+    except StaleStore:  # the store's corpus is not this file's, size and mtime notwithstanding
+        discard_store(corpus_source, store_dir)
+        return _assemble_source(source, split, name, path, corpus_source, store_dir)
+
+
+def _assemble_source(source: _Source, split: str, name: str, path: Path | None,
+                     corpus_source: CorpusSource, store_dir: Path | None) -> Dataset:
+    qrels_rel = f"{QRELS_DIR}/{split}.tsv"
+    loaded = open_corpus(corpus_source, store_dir)
+    queries = build_queries(_jsonl_records(source, QUERIES_FILE, loaded.rest),
                              source.where(QUERIES_FILE), "line",
                              lambda qid: _first_jsonl_line(source, QUERIES_FILE, qid))
-    judgments = _tsv_judgments(source, qrels_rel, hasher)
-    return assemble(name, split, corpus, queries, judgments, source.where(qrels_rel), "line",
-                     path, hasher.hexdigest)
+    judgments = _tsv_judgments(source, qrels_rel, loaded.rest)
+
+    def refeed_rest(hasher: Hasher) -> None:
+        _hash_file(source, QUERIES_FILE, hasher)
+        _hash_file(source, qrels_rel, hasher)
+
+    return assemble(name, split, loaded.corpus, queries, judgments, source.where(qrels_rel),
+                     "line", path, lambda: loaded.fingerprint(refeed_rest))
+
+
+def _hash_file(source: _Source, rel: str, hasher: Hasher) -> None:
+    """Feed a file to the fingerprint as :func:`_jsonl_records` and :func:`_tsv_judgments`
+    do (name, bytes, separator), without parsing it."""
+    hasher.update(rel.encode() + b"\0")
+    with source.open(rel) as handle:
+        while chunk := handle.read(1 << 20):
+            hasher.update(chunk)
+    hasher.update(b"\0")
 
 
 def _jsonl_records(source: _Source, rel: str, hasher: Any) -> Iterator[Record]:

@@ -6,28 +6,27 @@ the same checks as BEIR files (:mod:`rerank_eval.datasets.records`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rerank_eval.datasets.model import Dataset, DatasetError, looks_like_path
-from rerank_eval.datasets.records import (
-    Judgment,
-    Record,
-    assemble,
-    build_corpus,
-    build_queries,
-    check_id,
+from rerank_eval.datasets.corpus_cache import (
+    CorpusSource,
+    Hasher,
+    StaleStore,
+    discard_store,
+    open_corpus,
 )
+from rerank_eval.datasets.model import Dataset, DatasetError, looks_like_path
+from rerank_eval.datasets.records import Judgment, Record, assemble, build_queries, check_id
 
 HF_PREFIX = "hf:"
 
 
 def load_hf_dataset(path_or_id: str, split: str = "test", *, name: str | None = None,
                     revision: str | None = None, qrels: str | None = None,
-                    cache_dir: Path | None = None) -> Dataset:
+                    cache_dir: Path | None = None, store_dir: Path | None = None) -> Dataset:
     """Load a BEIR-format dataset with Hugging Face ``datasets``.
 
     ``path_or_id`` is either a local folder or a hub id. A local folder holds ``corpus/``,
@@ -39,7 +38,9 @@ def load_hf_dataset(path_or_id: str, split: str = "test", *, name: str | None = 
     ``query-id``/``corpus-id``/``score``.
 
     ``fingerprint`` is a sha256 over the rows as loaded (there are no source files to
-    hash on the hub).
+    hash on the hub). The corpus is copied into a memory-mapped store in ``store_dir``
+    (default ``$RERANK_EVAL_CACHE/corpora``), reused while the ``datasets`` fingerprint of
+    the corpus is the same.
     """
     import datasets as hf  # heavy import: only paid by those who load from HF
 
@@ -59,20 +60,50 @@ def load_hf_dataset(path_or_id: str, split: str = "test", *, name: str | None = 
                                      **options),
                  "qrels": _hf_load_qrels(hf, source, qrels, label, options)}
 
-    hasher = hashlib.sha256()
     corpus_ds = _hf_pick(parts["corpus"], "corpus", label)
     queries_ds = _hf_pick(parts["queries"], "queries", label)
     qrels_ds = _hf_pick(parts["qrels"], split, label, is_split=True)
-    corpus = build_corpus(_hf_records(corpus_ds, "corpus", f"{label} corpus", ("_id",),
-                                       hasher),
-                           f"{label} corpus", "row", lambda i: _hf_first_row(corpus_ds, i))
-    queries = build_queries(_hf_records(queries_ds, "queries", f"{label} queries",
-                                         ("_id", "text"), hasher),
-                             f"{label} queries", "row", lambda i: _hf_first_row(queries_ds, i))
     where = f"{label} qrels[{split}]"
-    judgments = _hf_judgments(qrels_ds, where, hasher)
-    return assemble(name or local.name or path_or_id, split, corpus, queries, judgments,
-                     where, "row", local if local.exists() else None, hasher.hexdigest)
+    corpus_where = f"{label} corpus"
+    hf_fingerprint = getattr(corpus_ds, "_fingerprint", None)
+    location = f"{HF_PREFIX}{local.resolve() if local.exists() else path_or_id}@{revision}"
+    corpus_source = CorpusSource(
+        where=corpus_where, location=location, unit="row",
+        records=lambda hasher: _hf_records(corpus_ds, "corpus", corpus_where, ("_id",), hasher),
+        rehash=lambda hasher: _drain(_hf_records(corpus_ds, "corpus", corpus_where, ("_id",),
+                                                 hasher)),
+        first=lambda doc_id: _hf_first_row(corpus_ds, doc_id),
+        # the dataset's own content fingerprint, when ``datasets`` keeps one
+        identity=({"hf_fingerprint": hf_fingerprint, "rows": corpus_ds.num_rows}
+                  if isinstance(hf_fingerprint, str) else None))
+
+    def load() -> Dataset:
+        loaded = open_corpus(corpus_source, store_dir)
+        queries = build_queries(_hf_records(queries_ds, "queries", f"{label} queries",
+                                             ("_id", "text"), loaded.rest),
+                                 f"{label} queries", "row",
+                                 lambda i: _hf_first_row(queries_ds, i))
+        judgments = _hf_judgments(qrels_ds, where, loaded.rest)
+
+        def refeed_rest(hasher: Hasher) -> None:
+            _drain(_hf_records(queries_ds, "queries", f"{label} queries", ("_id", "text"),
+                               hasher))
+            _drain(_hf_judgments(qrels_ds, where, hasher))
+
+        return assemble(name or local.name or path_or_id, split, loaded.corpus, queries,
+                         judgments, where, "row", local if local.exists() else None,
+                         lambda: loaded.fingerprint(refeed_rest))
+
+    try:
+        return load()
+    except StaleStore:
+        discard_store(corpus_source, store_dir)
+        return load()
+
+
+def _drain(rows: Iterator[Any]) -> None:
+    for _ in rows:
+        pass
 
 
 def _hf_call(function: Callable[..., Any], label: str, what: str, *args: Any,

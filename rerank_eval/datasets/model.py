@@ -4,8 +4,13 @@ one error every loader raises."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rerank_eval.datasets.corpus import Corpus
 
 
 class DatasetError(ValueError):
@@ -33,16 +38,26 @@ class CorpusDocument:
 
 @dataclass
 class Dataset:
-    """A loaded split: corpus, the queries the split judges, and their judgments."""
+    """A loaded split: corpus, the queries the split judges, and their judgments.
+
+    ``corpus`` is a read-only :class:`~rerank_eval.datasets.corpus.Corpus` (a mapping of
+    id to document; the loaders' is memory-mapped from disk). A plain dict given here is
+    wrapped in a :class:`~rerank_eval.datasets.corpus.MemoryCorpus`."""
 
     name: str
     split: str
-    corpus: dict[str, CorpusDocument] = field(repr=False)
+    corpus: Corpus = field(repr=False)
     queries: dict[str, str] = field(repr=False)
     qrels: dict[str, dict[str, int]] = field(repr=False)
     path: Path | None
     fingerprint: str
     warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from rerank_eval.datasets.corpus import as_corpus  # corpus.py imports this module
+
+        if isinstance(self.corpus, Mapping):
+            self.corpus = as_corpus(self.corpus)
 
     @property
     def n_judgments(self) -> int:

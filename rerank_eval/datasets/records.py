@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rerank_eval.datasets.corpus import Corpus, MemoryCorpus
 from rerank_eval.datasets.model import CorpusDocument, Dataset, DatasetError
 
 # The package's one logger, as before the split into modules.
@@ -68,29 +69,47 @@ def _text_field(obj: dict[str, Any], key: str, where: str, unit: str, pos: int,
 
 def _duplicate(where: str, unit: str, pos: int, item_id: str,
                first: Callable[[str], int | None]) -> DatasetError:
-    earlier = first(item_id)
+    return duplicate_error(where, unit, pos, item_id, first(item_id))
+
+
+def duplicate_error(where: str, unit: str, pos: int, item_id: str,
+                    earlier: int | None) -> DatasetError:
+    """``<where> line 9: duplicate _id 'd1' (first at line 1)``."""
     at = f" (first at {unit} {earlier})" if earlier is not None else ""
     return DatasetError(f"{where} {unit} {pos}: duplicate _id {item_id!r}{at}")
 
 
+def corpus_fields(obj: dict[str, Any], where: str, unit: str, pos: int) -> tuple[str, str, str]:
+    """A corpus record's checked ``(_id, title, text)``; a missing title or text is ``""``."""
+    doc_id, title, text = obj.get("_id"), obj.get("title"), obj.get("text")
+    # Fast path for the well-formed common case; the checks below name the bad field.
+    if type(doc_id) is not str or not doc_id or _WHITESPACE.search(doc_id):
+        doc_id = _record_id(obj, where, unit, pos)
+    if type(title) is not str:
+        title = _text_field(obj, "title", where, unit, pos, False)
+    if type(text) is not str:
+        text = _text_field(obj, "text", where, unit, pos, False)
+    return doc_id, title, text
+
+
 def build_corpus(records: Iterable[Record], where: str, unit: str,
-                 first: Callable[[str], int | None]) -> dict[str, CorpusDocument]:
+                 first: Callable[[str], int | None]) -> MemoryCorpus:
+    """The corpus in memory (a dict): for sources the store cannot cache.
+    :func:`~rerank_eval.datasets.corpus_build.write_corpus` applies the same checks while
+    streaming into a store."""
     corpus: dict[str, CorpusDocument] = {}
     for pos, obj in records:
-        doc_id, title, text = obj.get("_id"), obj.get("title"), obj.get("text")
-        # Fast path for the well-formed common case; the checks below name the bad field.
-        if type(doc_id) is not str or not doc_id or _WHITESPACE.search(doc_id):
-            doc_id = _record_id(obj, where, unit, pos)
-        if type(title) is not str:
-            title = _text_field(obj, "title", where, unit, pos, False)
-        if type(text) is not str:
-            text = _text_field(obj, "text", where, unit, pos, False)
+        doc_id, title, text = corpus_fields(obj, where, unit, pos)
         if doc_id in corpus:
             raise _duplicate(where, unit, pos, doc_id, first)
         corpus[doc_id] = CorpusDocument(doc_id, title, text)
     if not corpus:
-        raise DatasetError(f"{where}: no documents (empty corpus)")
-    return corpus
+        raise no_documents(where)
+    return MemoryCorpus(corpus)
+
+
+def no_documents(where: str) -> DatasetError:
+    return DatasetError(f"{where}: no documents (empty corpus)")
 
 
 def build_queries(records: Iterable[Record], where: str, unit: str,
@@ -124,7 +143,7 @@ class _Dropped:
                 f"(e.g. {example!r}); dropped")
 
 
-def _join_qrels(judgments: Iterable[Judgment], corpus: dict[str, CorpusDocument],
+def _join_qrels(judgments: Iterable[Judgment], corpus: Corpus,
                 queries: dict[str, str], where: str,
                 unit: str) -> tuple[dict[str, dict[str, int]], list[str]]:
     """Group judgments by query; drop (and report) those naming unknown ids."""
@@ -160,14 +179,13 @@ def _join_qrels(judgments: Iterable[Judgment], corpus: dict[str, CorpusDocument]
     return qrels, warnings
 
 
-def assemble(name: str, split: str, corpus: dict[str, CorpusDocument],
+def assemble(name: str, split: str, corpus: Corpus,
              queries: dict[str, str], judgments: Iterable[Judgment], qrels_where: str,
              unit: str, path: Path | None, fingerprint: Callable[[], str]) -> Dataset:
     """Join the judgments, then build the Dataset. ``fingerprint`` is called last: the
     judgments are hashed while they are read."""
     qrels, warnings = _join_qrels(judgments, corpus, queries, qrels_where, unit)
-    empty = sum(1 for doc in corpus.values()
-                if (not doc.title or doc.title.isspace()) and (not doc.text or doc.text.isspace()))
+    empty = corpus.empty_documents()
     if empty:
         warnings.append(f"{name}: {empty} documents have neither title nor text "
                         "(empty or whitespace only)")

@@ -12,21 +12,19 @@ import os
 from pathlib import Path
 
 from rerank_eval.datasets.beir import load_beir_folder, subdatasets
+from rerank_eval.datasets.corpus_cache import cache_root
 from rerank_eval.datasets.download import download_beir
 from rerank_eval.datasets.huggingface import HF_PREFIX, load_hf_dataset
 from rerank_eval.datasets.model import Dataset, DatasetError, looks_like_path
 from rerank_eval.datasets.registry import BeirEntry, beir_registry, known_beir_datasets
 
 DATASETS_ENV = "RERANK_EVAL_DATASETS"
-CACHE_ENV = "RERANK_EVAL_CACHE"
 
 
 def default_cache_dir() -> Path:
     """Where downloaded datasets live: ``$RERANK_EVAL_CACHE/datasets`` or
-    ``~/.cache/rerank-eval/datasets``."""
-    root = os.environ.get(CACHE_ENV)
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "rerank-eval"
-    return base / "datasets"
+    ``~/.cache/rerank-eval/datasets`` (corpus stores: ``corpora/`` beside it)."""
+    return cache_root() / "datasets"
 
 
 def load_dataset(name_or_path: str | Path, split: str = "test", *,

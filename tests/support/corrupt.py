@@ -76,7 +76,10 @@ CACHE_DAMAGE = ("out_of_range", "negative", "duplicate", "nan", "wrong_count", "
 
 
 def cache_entries(root: Path) -> list[Path]:
-    return sorted(p for p in Path(root).rglob("*.json") if not p.name.startswith(".tmp-"))
+    """The response cache's entries under the cache root ``root`` (its ``responses/``: the
+    other areas, corpus stores and artifacts, hold JSON manifests too)."""
+    return sorted(p for p in (Path(root) / "responses").rglob("*.json")
+                  if not p.name.startswith(".tmp-"))
 
 
 def poison_entry(path: Path, how: str, *, keep_check: bool = True) -> None:
