@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export RERANK_EVAL_DATASETS ?= $(abspath ../shared/datasets)
 
-.PHONY: setup setup-test run test browser bench clean
+.PHONY: setup setup-test setup-ray run test test-ray browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,16 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install -q -e ".[test]"
 	touch $@
 
+# --executor ray (optional): Ray into the same venv
+$(VENV)/.installed-ray: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e ".[ray]"
+	touch $@
+
 setup: $(VENV)/.installed
 
 setup-test: $(VENV)/.installed-test
+
+setup-ray: $(VENV)/.installed-ray
 
 run: setup
 	$(BIN)/rerank-eval run suites/quick.toml --out reports/quick
@@ -34,6 +41,11 @@ run: setup
 test: setup-test browser
 	$(BIN)/ruff check rerank_eval tests benchmarks examples
 	$(BIN)/pytest -q
+
+# The --executor ray tests (skipped by `make test` when Ray is not installed): one local
+# Ray for the session, real actors, a killed run resumed; about 2 minutes on 2 cores.
+test-ray: setup-test setup-ray
+	$(BIN)/pytest -q -m ray -rs
 
 # Under CI, install Debian's Chromium (if apt is there) so the report-rendering test runs;
 # best effort: without it that one test skips and says why.

@@ -9,10 +9,18 @@ it is an explicit choice, recorded with the results, not a silent default.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from rerank_eval.bm25_build import build_bm25, make_stemmer
+
+CHUNK_SIZE = 10_000
+"""Documents tokenized at once when indexing (a few tens of MB of Python lists)."""
 
 
 @dataclass(frozen=True)
@@ -29,50 +37,85 @@ class BM25Config:
 
 
 class BM25Index:
-    """Lexical index over a list of texts; scores are bm25s float32 values as Python floats."""
+    """Lexical index over texts in order (position ``i`` is the ``i``-th text); scores are
+    bm25s float32 values.
 
-    def __init__(self, texts: Sequence[str], config: BM25Config | None = None) -> None:
+    Built streaming (:mod:`rerank_eval.bm25_build`: the corpus in chunks, memory bounded
+    by the index), saved in bm25s's format and loaded memory-mapped, so a cached index of
+    a large corpus costs little resident memory."""
+
+    def __init__(self, texts: Iterable[str] = (), config: BM25Config | None = None) -> None:
+        """Index ``texts``, consumed :data:`CHUNK_SIZE` at a time."""
+        config = config or BM25Config()
+        self._setup(build_bm25(chunked(texts, CHUNK_SIZE), config), config)
+
+    @classmethod
+    def from_chunks(cls, chunks: Iterable[Sequence[str]], config: BM25Config | None = None,
+                    *, spill_dir: Path | None = None) -> BM25Index:
+        """Index the texts of ``chunks`` in order, one chunk in memory at a time."""
+        config = config or BM25Config()
+        index = cls.__new__(cls)
+        index._setup(build_bm25(chunks, config, spill_dir=spill_dir), config)
+        return index
+
+    @classmethod
+    def load(cls, folder: Path, config: BM25Config, *, mmap: bool = True) -> BM25Index:
+        """An index :meth:`save` wrote (``config`` is what it was built with: bm25s's files
+        record k1, b and the method, not the tokenizer's stopwords and stemmer)."""
         import bm25s
 
-        self.config = config or BM25Config()
-        self._stemmer = _make_stemmer(self.config.stemmer)
-        self._model = bm25s.BM25(k1=self.config.k1, b=self.config.b, method=self.config.method)
-        self.size = len(texts)
-        self._model.index(self._tokenize(texts), show_progress=False)
+        model = bm25s.BM25.load(str(folder), mmap=mmap)
+        index = cls.__new__(cls)
+        index._setup(model, config)
+        return index
 
-    def _tokenize(self, texts: Sequence[str]):
+    def _setup(self, model: Any, config: BM25Config) -> None:
+        self.config = config
+        self._model = model
+        self._stemmer = make_stemmer(config.stemmer)
+        self.size = int(model.scores["num_docs"])
+
+    def save(self, folder: Path) -> None:
+        """Write the index in bm25s's format (``BM25.save``) into ``folder``."""
+        self._model.save(str(folder))  # no corpus: nothing to show progress for
+
+    def _query_tokens(self, queries: Sequence[str]) -> list[list[str]]:
         import bm25s
 
-        return bm25s.tokenize(list(texts), stopwords=self.config.stopwords or [],
-                              stemmer=self._stemmer, show_progress=False)
+        return bm25s.tokenize(list(queries), stopwords=self.config.stopwords or [],
+                              stemmer=self._stemmer, show_progress=False, return_ids=False)
 
     def search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
         """Top-``k`` (position, score) per query, best first. A query with no token at all
         (blank, punctuation or stopwords only) has nothing to search for and gets []; any
         other gets ``k`` documents (fewer only when the corpus is smaller)."""
-        import bm25s
-
         k = min(k, self.size)
-        tokens = bm25s.tokenize(list(queries), stopwords=self.config.stopwords or [],
-                                stemmer=self._stemmer, show_progress=False, return_ids=False)
         hits: list[list[tuple[int, float]]] = []
-        for query_tokens in tokens:
-            if not query_tokens:  # bm25s raises IndexError on an empty token list
+        for query_tokens in self._query_tokens(queries):
+            if not query_tokens:
                 hits.append([])
                 continue
-            scores = self._model.get_scores(query_tokens)
-            hits.append(_top_k(scores, k))
+            hits.append(_top_k(self._token_scores(query_tokens), k))
         return hits
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every indexed text for one query."""
-        import bm25s
+        return self._token_scores(self._query_tokens([query])[0])
 
-        tokens = bm25s.tokenize([query], stopwords=self.config.stopwords or [],
-                                stemmer=self._stemmer, show_progress=False, return_ids=False)
-        if not tokens[0]:  # nothing to search for: every text scores 0
+    def _token_scores(self, query_tokens: list[str]) -> np.ndarray:
+        """bm25s's ``get_scores``; tokens the index does not hold score nothing, and a query
+        with none it holds scores 0 everywhere (bm25s raises on an empty list)."""
+        token_ids = self._model.get_tokens_ids(query_tokens)
+        if not token_ids:
             return np.zeros(self.size, dtype=np.float32)
-        return self._model.get_scores(tokens[0])
+        return self._model.get_scores_from_ids(token_ids)
+
+
+def chunked(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def _top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -93,16 +136,3 @@ def _top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
         part = np.arange(len(scores))
     order = part[np.lexsort((part, -scores[part]))][:k]
     return [(int(i), float(scores[i])) for i in order]
-
-
-def _make_stemmer(language: str | None):
-    if not language:
-        return None
-    import Stemmer
-
-    try:
-        return Stemmer.Stemmer(language).stemWords
-    except KeyError as exc:
-        raise ValueError(
-            f"unknown stemmer language {language!r}; known: {', '.join(Stemmer.algorithms())}"
-        ) from exc

@@ -1,24 +1,34 @@
 """First stage: the candidates each query hands to the rerankers.
 
-Either BM25 top-k over the whole corpus, or a TREC run file the user supplies (their
+Either BM25 top-k over the whole corpus (kept in the artifact cache, so a second run of
+the same dataset and settings reuses it), or a TREC run file the user supplies (their
 own retriever's output). First-stage recall@k is recorded with every result: it is the
 ceiling any reranker works under.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rerank_eval.bm25_index import BM25Config, BM25Index
+from rerank_eval import atomic
+from rerank_eval.bm25_index import BM25Config
+from rerank_eval.corpus_index import CorpusIndex, CorpusIndexes, describe_config, index_fields
 from rerank_eval.metrics import trec_eval_order
 
 if TYPE_CHECKING:
     from rerank_eval.datasets import Dataset
 
 log = logging.getLogger(__name__)
+
+
+CANDIDATES_KIND = "candidates"
+CANDIDATES_FILE = "candidates.json"
 
 
 class CandidatesError(ValueError):
@@ -42,13 +52,41 @@ class Candidates:
         return {"method": self.method, "top_k": self.top_k, **self.config}
 
 
-def bm25_candidates(dataset: Dataset, top_k: int, config: BM25Config | None = None) -> Candidates:
-    """BM25 top-``top_k`` over the whole corpus for every query in the dataset."""
+def bm25_candidates(dataset: Dataset, top_k: int, config: BM25Config | None = None, *,
+                    indexes: CorpusIndexes | None = None) -> Candidates:
+    """BM25 top-``top_k`` over the whole corpus for every query in the dataset.
+
+    Kept in the artifact cache (:mod:`rerank_eval.artifacts`) under the dataset's
+    fingerprint, split, queries and settings: a second run reuses them. ``indexes``
+    supplies the corpus index when they must be computed (and keeps it for a ``bm25``
+    reranker with the same settings); by default one with the default cache."""
     config = config or BM25Config()
-    doc_ids = list(dataset.corpus)
-    index = BM25Index([dataset.corpus[d].full_text for d in doc_ids], config)
+    indexes = indexes if indexes is not None else CorpusIndexes(dataset)
     query_ids = sorted(dataset.queries)
-    hits = index.search([dataset.queries[q] for q in query_ids], top_k)
+    fields = {**index_fields(dataset, config), "split": dataset.split, "top_k": top_k,
+              "queries": _queries_digest(dataset.queries, query_ids)}
+
+    def build(folder: Path | None) -> Candidates:
+        candidates = _search(dataset, indexes.get(config), query_ids, top_k)
+        if folder is not None:
+            atomic.write_json(folder / CANDIDATES_FILE, _to_json(candidates))
+        return candidates
+
+    fetched = indexes.cache.fetch(
+        CANDIDATES_KIND, fields, build=build,
+        load=lambda entry: _from_json(entry.file(CANDIDATES_FILE)),
+        label={"dataset": dataset.name,
+               "settings": f"top-{top_k} {dataset.split} {describe_config(config)}"})
+    candidates: Candidates = fetched.value
+    for warning in candidates.warnings:
+        log.warning(warning)
+    return candidates
+
+
+def _search(dataset: Dataset, corpus_index: CorpusIndex, query_ids: list[str],
+            top_k: int) -> Candidates:
+    hits = corpus_index.index.search([dataset.queries[q] for q in query_ids], top_k)
+    doc_ids = corpus_index.doc_ids()
     by_query: dict[str, list[tuple[str, float]]] = {}
     nothing_to_search: list[str] = []
     for qid, query_hits in zip(query_ids, hits, strict=True):
@@ -63,10 +101,31 @@ def bm25_candidates(dataset: Dataset, top_k: int, config: BM25Config | None = No
         warnings.append(f"{dataset.name}: {len(nothing_to_search)} queries have nothing to "
                         f"search for (blank, punctuation or stopwords only): {shown}{more}; "
                         "they get no candidates and, as in trec_eval, averages omit them")
-    for warning in warnings:
-        log.warning(warning)
     return Candidates(method="bm25", top_k=top_k, by_query=by_query,
-                      config={"bm25": config.describe()}, warnings=warnings)
+                      config={"bm25": corpus_index.config.describe()}, warnings=warnings)
+
+
+def _queries_digest(queries: Mapping[str, str], query_ids: list[str]) -> str:
+    """sha256 of the searched queries (ids and texts): the query set in a cache key."""
+    canonical = json.dumps([[q, queries[q]] for q in query_ids], ensure_ascii=False,
+                           separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _to_json(candidates: Candidates) -> dict[str, Any]:
+    return {"method": candidates.method, "top_k": candidates.top_k,
+            "config": candidates.config, "warnings": candidates.warnings,
+            "by_query": {q: [[d, s] for d, s in docs] for q, docs in candidates.by_query.items()}}
+
+
+def _from_json(path: Path) -> Candidates:
+    """Candidates a verified entry holds (its checksum passed; the shape is checked so
+    that a file from another version fails here, not later)."""
+    data = json.loads(path.read_text("utf-8"))
+    by_query = {str(q): [(str(d), float(s)) for d, s in docs]
+                for q, docs in data["by_query"].items()}
+    return Candidates(method=str(data["method"]), top_k=int(data["top_k"]), by_query=by_query,
+                      config=dict(data["config"]), warnings=[str(w) for w in data["warnings"]])
 
 
 def run_file_candidates(path: Path, dataset: Dataset, top_k: int) -> Candidates:

@@ -11,9 +11,11 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from rerank_eval.cache_command import cache_app
 from rerank_eval.load.command import load_command
 from rerank_eval.suite import (
     DatasetConfig,
@@ -96,7 +98,8 @@ def build_suite(suite_file: Path | None, datasets: list[str], rerankers: list[st
                 top_k: int | None, max_queries: int | None, measures: list[str],
                 run_file: Path | None, stemmer: str | None,
                 hour_prices: dict[str, float | None] | None = None,
-                latency_sample: int | None = None, latency_warmup: int | None = None) -> Suite:
+                latency_sample: int | None = None, latency_warmup: int | None = None,
+                executor: str | None = None, ray_actors: int | None = None) -> Suite:
     """A suite from a file and/or the command line; command-line values win."""
     if suite_file is not None:
         suite = load_suite(suite_file)
@@ -130,6 +133,12 @@ def build_suite(suite_file: Path | None, datasets: list[str], rerankers: list[st
         data["latency_sample"] = latency_sample
     if latency_warmup is not None:
         data["latency_warmup"] = latency_warmup
+    if executor is not None:
+        data["executor"] = executor
+        if executor != "ray" and ray_actors is None:
+            data.pop("ray_actors", None)  # the suite's actor count is for its Ray executor
+    if ray_actors is not None:
+        data["ray_actors"] = ray_actors
     costs = dict(data.get("costs", {}))
     costs.update({k: v for k, v in (hour_prices or {}).items() if v is not None})
     data["costs"] = costs
@@ -182,6 +191,13 @@ def run(
     latency_warmup: Annotated[int | None, typer.Option(
         min=0, help="Warm-up calls before the latency pass, reported apart (default 3).")]
     = None,
+    executor: Annotated[str | None, typer.Option(
+        help="Where local model inference (biencoder, cross-encoder) runs: in-process "
+        "(default) or ray: Ray actors, one model each (RAY_ADDRESS joins a cluster, else a "
+        "local Ray starts); needs `make setup-ray`.")] = None,
+    ray_actors: Annotated[int | None, typer.Option(
+        min=1, help="Ray actors per local model reranker (default: one per GPU, else 1 CPU "
+        "actor, 2 from 4 CPUs up); implies --executor ray.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Rerank datasets with each reranker; write summary.json, per_query.csv, runs/ and reports."""
@@ -190,11 +206,13 @@ def run(
         suite = build_suite(suite_file, dataset, reranker, top_k, max_queries, measure,
                             run_file, stemmer, {"cpu_hour_usd": cpu_hour_usd,
                                                 "gpu_hour_usd": gpu_hour_usd},
-                            latency_sample=latency_sample, latency_warmup=latency_warmup)
+                            latency_sample=latency_sample, latency_warmup=latency_warmup,
+                            executor=executor or ("ray" if ray_actors else None),
+                            ray_actors=ray_actors)
         out_dir = out or Path("reports") / suite.name
         _check_before_loading(suite, baseline_reranker, out_dir)
     except (SuiteError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     result = _run_suite(suite, out_dir, response_cache=not no_cache)
     from rerank_eval.report import write_reports
@@ -216,6 +234,12 @@ def _check_before_loading(suite: Suite, baseline: str, out_dir: Path) -> None:
     check_rerankers(suite)
     check_baseline(baseline, [c.label or redact(c.spec) for c in suite.rerankers],
                    "of this run")
+    if suite.executor == "ray":
+        from rerank_eval.executors import ray_missing
+
+        problem = ray_missing()
+        if problem:
+            raise SuiteError(problem)
     for path in (out_dir, *out_dir.parents):
         if path.exists() and not path.is_dir():
             where = "" if path == out_dir else f" ({path} is a file)"
@@ -552,6 +576,7 @@ def providers(
     import json
 
     from rerank_eval import pricing
+    from rerank_eval.executors import EXECUTOR_ENV_VARS
     from rerank_eval.rerankers import known_kinds
     from rerank_eval.rerankers.registry import SHARED_ENV_VARS
 
@@ -575,6 +600,7 @@ def providers(
                 "prices": [dataclasses.asdict(p) for p in prices_of(kind)],
             } for kind in kinds],
             "shared_env_vars": SHARED_ENV_VARS,
+            "executor_env_vars": EXECUTOR_ENV_VARS,
         }
         typer.echo(json.dumps(listing, indent=2, ensure_ascii=False))
         return
@@ -595,9 +621,12 @@ def providers(
     out_console.print(table)
     shared = "; ".join(f"{name}: {what}" for name, what in SHARED_ENV_VARS.items())
     out_console.print(f"Every remote kind also reads: {shared}", highlight=False, markup=False)
+    executors = "; ".join(f"{name}: {what}" for name, what in EXECUTOR_ENV_VARS.items())
+    out_console.print(f"The executors read: {executors}", highlight=False, markup=False)
 
 
 app.command("load")(load_command)
+app.add_typer(cache_app, name="cache")
 
 
 if __name__ == "__main__":

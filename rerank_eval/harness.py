@@ -23,6 +23,8 @@ from typing import Any, Protocol
 
 from rerank_eval.bm25_index import BM25Config
 from rerank_eval.candidates import Candidates, bm25_candidates, run_file_candidates
+from rerank_eval.corpus_index import CorpusIndexes
+from rerank_eval.executors import Distributed, Executor, execution_record, executor_for
 from rerank_eval.journal import CellJournal, JournalContents, journal_path
 from rerank_eval.latency import latency_summary_ms
 from rerank_eval.metrics import evaluate
@@ -40,12 +42,13 @@ from rerank_eval.records import (
     SuiteSummary,
     latency_pass_method,
 )
-from rerank_eval.rerankers import Reranker, Runtime, create_reranker
+from rerank_eval.rerankers import Reranker, Runtime
 from rerank_eval.rerankers.base import (
     CorpusAware,
     PricedByHardware,
     PricedByUsage,
     ReusesWork,
+    SharesCorpusIndex,
 )
 from rerank_eval.secrets import is_secret_option, redact
 from rerank_eval.suite import RerankerConfig, Suite
@@ -120,7 +123,7 @@ class DatasetRun:
 class Harness:
     def __init__(self, suite: Suite, out_dir: Path, progress: ProgressSink | None = None,
                  on_cell_done: Callable[[RunResult], None] | None = None, *,
-                 response_cache: bool = True) -> None:
+                 response_cache: bool = True, executor: Executor | None = None) -> None:
         self.suite = suite
         self.out_dir = Path(out_dir)
         self.progress = progress or _SilentProgress()
@@ -128,13 +131,24 @@ class Harness:
         """Called with the RunResult so far after every cell (the store writes it to disk)."""
         self.runtime = Runtime(response_cache=response_cache)
         """How rerankers run here; ``response_cache=False`` is ``--no-cache``."""
+        self.executor = executor
+        """Where local model inference runs; None: the suite's (``executor_for``), which
+        the run closes at its end."""
+        self._indexes: CorpusIndexes | None = None
+        """The current dataset's corpus indexes: the first stage's, shared with bm25."""
 
     async def run(self) -> RunResult:
         suite = self.suite
         result = RunResult(suite=SuiteSummary(name=suite.name, description=suite.description,
                                               measures=list(suite.measures),
                                               max_queries=suite.max_queries))
-        rerankers = self._create_rerankers()
+        executor = self.executor or executor_for(suite)
+        try:
+            rerankers = self._create_rerankers(executor)
+        except BaseException:
+            if executor is not self.executor:
+                executor.close()
+            raise
         try:
             for dataset_config in self.suite.datasets:
                 dataset_run, dataset = self._prepare_dataset(dataset_config)
@@ -156,17 +170,19 @@ class Harness:
             for reranker in rerankers.values():
                 if not isinstance(reranker, Exception):
                     await reranker.aclose()
+            if executor is not self.executor:
+                executor.close()
         return result
 
-    def _create_rerankers(self) -> dict[str, Reranker | Exception]:
+    def _create_rerankers(self, executor: Executor) -> dict[str, Reranker | Exception]:
         created: dict[str, Reranker | Exception] = {}
         for config in self.suite.rerankers:
             label = reranker_label(config)
             if label in created:
                 raise ValueError(f"two rerankers are both named {label!r}; give one a label")
             try:
-                created[label] = create_reranker(config.spec, config.options,
-                                                 runtime=self.runtime)
+                created[label] = executor.create(config.spec, dict(config.options),
+                                                 self.runtime)
             except Exception as exc:  # reported per cell; other rerankers still run
                 log.error("cannot create reranker %s: %s", label, _describe_error(exc))
                 created[label] = exc
@@ -209,7 +225,12 @@ class Harness:
                                        dataset, top_k)
         bm25 = BM25Config(k1=first_stage.k1, b=first_stage.b, stemmer=first_stage.stemmer,
                           stopwords=first_stage.stopwords)
-        return bm25_candidates(dataset, top_k, bm25)
+        return bm25_candidates(dataset, top_k, bm25, indexes=self._corpus_indexes(dataset))
+
+    def _corpus_indexes(self, dataset: Any) -> CorpusIndexes:
+        if self._indexes is None or self._indexes.dataset is not dataset:
+            self._indexes = CorpusIndexes(dataset)
+        return self._indexes
 
     async def _run_cell(self, dataset_run: DatasetRun, dataset: Any, reranker: Reranker,
                         label: str, config: RerankerConfig) -> CellResult:
@@ -238,6 +259,7 @@ class Harness:
             indexed = True
 
         journal.open(meta={"reranker": label})
+        tallies = reranker.tallies() if isinstance(reranker, Distributed) else None
         started = time.perf_counter()
         try:
             await self._rerank_queries(dataset_run, dataset, reranker, todo, records, journal,
@@ -245,6 +267,11 @@ class Harness:
         finally:
             segment = time.perf_counter() - started
             journal.close_segment(segment if todo else 0.0, cell.failed_usage)
+        if isinstance(reranker, Distributed) and tallies is not None:
+            cell.executor = reranker.executor_kind
+            if todo:  # how the replicas were used in this session's main pass
+                cell.execution = execution_record(reranker, tallies, segment,
+                                                  len(records) - cell.resumed_queries)
         cell.failed_usage = previous.failed_usage + cell.failed_usage
         cell.wall_s = previous.wall_s + (segment if todo else 0.0)
         cell.records = records
@@ -258,8 +285,10 @@ class Harness:
         self._price(cell, reranker)
         return cell
 
-    @staticmethod
-    async def _index_corpus(reranker: CorpusAware, dataset: Any) -> None:
+    async def _index_corpus(self, reranker: CorpusAware, dataset: Any) -> None:
+        if isinstance(reranker, SharesCorpusIndex):  # the first stage's index, not another
+            await asyncio.to_thread(reranker.use_corpus_index, self._corpus_indexes(dataset))
+            return
         docs = [Document(text=doc.full_text, id=doc_id) for doc_id, doc in dataset.corpus.items()]
         await asyncio.to_thread(reranker.index_corpus, docs)
 

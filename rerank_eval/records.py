@@ -145,6 +145,61 @@ class PriceRecord:
 
 
 @dataclass
+class ActorRecord:
+    """One replica of a model on an executor (a Ray actor), over a cell's main pass."""
+
+    actor: int
+    node: str = ""
+    """Host name and process id of the actor."""
+    device: str = ""
+    threads: int | None = None
+    """torch's intra-op threads in the actor: on a CPU, float results depend on it."""
+    requests: int = 0
+    documents: int = 0
+    """Documents it ran through its model: scored pairs (cross-encoder) or embedded
+    documents (bi-encoder; those reused from earlier calls are not work)."""
+    busy_s: float = 0.0
+    """Seconds it spent on requests, timed in the actor."""
+    utilisation: float | None = None
+    """``busy_s`` / the main pass's wall time (``ExecutionRecord.wall_s``)."""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ActorRecord:
+        return cls(**_known(ActorRecord, data))
+
+
+@dataclass
+class ExecutionRecord:
+    """How a cell's model inference ran on an executor other than this process.
+
+    The counts cover the main pass of the run that wrote the folder (a resumed cell's
+    earlier session is in ``resumed_queries``, not here); the latency pass is apart.
+    """
+
+    kind: str = "ray"
+    address: str = "local"
+    """``local``: a Ray instance started for the run; ``cluster``: joined via RAY_ADDRESS."""
+    actors: int = 0
+    in_flight_per_actor: int = 1
+    wall_s: float = 0.0
+    queries: int = 0
+    queries_per_s: float | None = None
+    per_actor: list[ActorRecord] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> ExecutionRecord | None:
+        if not isinstance(data, Mapping):
+            return None
+        known = _known(ExecutionRecord, data)
+        known["per_actor"] = [ActorRecord.from_dict(a) for a in data.get("per_actor") or []
+                              if isinstance(a, Mapping)]
+        return cls(**known)
+
+
+@dataclass
 class CellSummary:
     """One dataset x reranker, as ``summary.json`` records it (one entry of ``results``)."""
 
@@ -186,6 +241,10 @@ class CellSummary:
     wall_s: float = 0.0
     resumed_queries: int = 0
     first_stage_recall: float | None = None
+    executor: str = "in-process"
+    """Where the model inference ran: ``in-process`` (also every older folder) or ``ray``."""
+    execution: ExecutionRecord | None = None
+    """Actors, throughput and per-actor utilisation when ``executor`` is not in-process."""
 
     @property
     def failed(self) -> bool:
@@ -215,7 +274,8 @@ class CellSummary:
             "score_kind": self.score_kind, "concurrency": self.concurrency,
             "wall_s": self.wall_s, "resumed_queries": self.resumed_queries,
             "first_stage_recall": self.first_stage_recall,
-            "failed_usage": asdict(self.failed_usage),
+            "failed_usage": asdict(self.failed_usage), "executor": self.executor,
+            "execution": None if self.execution is None else self.execution.to_dict(),
         }
 
     @classmethod
@@ -226,11 +286,12 @@ class CellSummary:
         known["price"] = PriceRecord.from_dict(data.get("price"))
         known["failed_usage"] = usage_from_dict(data.get("failed_usage"))
         known["latency_usage"] = usage_from_dict(data.get("latency_usage"))
+        known["execution"] = ExecutionRecord.from_dict(data.get("execution"))
         for key, default in (("metrics", {}), ("latency_ms", {}), ("error_messages", []),
                              ("latency_warmup_ms", []), ("latency_wall_s", 0.0),
                              ("spec", data.get("reranker", "")), ("n_queries", 0),
                              ("errors", 0), ("concurrency", 1), ("wall_s", 0.0),
-                             ("resumed_queries", 0)):
+                             ("resumed_queries", 0), ("executor", "in-process")):
             if known.get(key) is None:
                 known[key] = default
         return cls(**known)

@@ -101,6 +101,12 @@ class Suite(_Strict):
     (every k-th in run order); 0 turns the pass off, a number >= the queries takes all."""
     latency_warmup: int = Field(3, ge=0)
     """Warm-up calls before the latency pass's measured ones, reported apart."""
+    executor: Literal["in-process", "ray"] = "in-process"
+    """Where local model inference runs (the biencoder and cross-encoder kinds): in this
+    process, or on Ray actors (RAY_ADDRESS joins a cluster, else a local Ray starts)."""
+    ray_actors: int | None = Field(None, ge=1)
+    """Actors per local model reranker with ``executor = "ray"``; unset: one per GPU, or
+    1 CPU actor (2 from 4 CPUs up)."""
     base_dir: Path | None = Field(None, exclude=True)
 
     @field_validator("measures")
@@ -108,6 +114,13 @@ class Suite(_Strict):
     def _known_measures(cls, value: list[str]) -> list[str]:
         parse_measures(value)
         return value
+
+    @model_validator(mode="after")
+    def _ray_actors_need_ray(self) -> Suite:
+        if self.ray_actors is not None and self.executor != "ray":
+            raise ValueError(f"ray_actors = {self.ray_actors} applies to executor = \"ray\" "
+                             f"(this suite's executor is {self.executor!r})")
+        return self
 
     @model_validator(mode="after")
     def _default_measures(self) -> Suite:

@@ -26,6 +26,7 @@ from rerank_eval.records import (
     FIRST_STAGE,
     CellSummary,
     DatasetSummary,
+    ExecutionRecord,
     FirstStageSummary,
     PriceRecord,
     SuiteSummary,
@@ -215,6 +216,10 @@ class System:
     """Answers rejected by validation: billed by a provider, no result."""
     failed_query_requests: int = 0
     """Requests sent for queries that failed in the end."""
+    executor: str = "in-process"
+    """Where its model inference ran (``in-process``, ``ray``)."""
+    execution: ExecutionRecord | None = None
+    """Actors, throughput and per-actor utilisation when it ran on an executor."""
 
 
 @dataclass
@@ -463,6 +468,7 @@ def _system(run: RunFolder, cell: CellSummary, rows: pd.DataFrame, measures: lis
         requests=usage.requests, requests_failed=usage.requests_failed,
         requests_rejected=usage.requests_rejected,
         failed_query_requests=cell.failed_usage.requests,
+        executor=cell.executor, execution=cell.execution,
     )
 
 

@@ -108,6 +108,9 @@ def _notes(analysis: Analysis, d: DatasetAnalysis) -> dict[str, list[str]]:
             notes["latency"].append(
                 f"{s.name}: {s.split_requests} extra requests from splitting candidate lists, "
                 f"{s.truncated_documents} truncated documents.")
+        note = execution_note(s)
+        if note:
+            notes["latency"].append(note)
     for s in d.rerankers:
         note = _cost_note(s)
         if note:
@@ -146,6 +149,26 @@ def _latency_method_note(s: System) -> str | None:
     return (f"{s.name}: {lat.method} of the run ({s.n_queries:,} calls)"
             + (f"; the first, cold call ({warmup}) is not in the percentiles." if warmup
                else "."))
+
+
+def execution_note(s: System) -> str | None:
+    """Where a reranker's model ran when not in this process: actors, throughput, and per
+    actor its calls, documents and utilisation (busy seconds / the main pass's wall)."""
+    e = s.execution
+    if e is None:
+        return None
+    where = "a local Ray instance" if e.address == "local" else "a Ray cluster"
+    actors = "; ".join(
+        f"#{a.actor} {a.device or '?'}"
+        + (f" ({a.threads} thread{'s' if a.threads != 1 else ''})" if a.threads else "")
+        + f" on {a.node or '?'}: {a.requests:,} calls, {a.documents:,} documents, busy "
+        f"{a.busy_s:.1f} s" + (f" ({a.utilisation:.0%})" if a.utilisation is not None else "")
+        for a in e.per_actor)
+    rate = f", {e.queries_per_s:.2f} queries/s" if e.queries_per_s is not None else ""
+    return (f"{s.name}: model inference on {e.kind} ({where}), {e.actors} "
+            f"actor{'s' if e.actors != 1 else ''}, up to {e.in_flight_per_actor} calls in "
+            f"flight each: {e.queries:,} queries in {e.wall_s:.1f} s{rate}; {actors}. "
+            "Utilisation is an actor's busy seconds over that wall time.")
 
 
 def _cost_note(s: System) -> str | None:

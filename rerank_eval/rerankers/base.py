@@ -39,6 +39,20 @@ class CorpusAware(Protocol):
 
 
 @runtime_checkable
+class SharesCorpusIndex(Protocol):
+    """Optional, beside :class:`CorpusAware`: a reranker that scores with the dataset's
+    BM25 corpus index instead of indexing the corpus itself.
+
+    The harness calls ``use_corpus_index`` instead of ``index_corpus`` with the dataset's
+    :class:`rerank_eval.corpus_index.CorpusIndexes`, which hold the first stage's index
+    (built once per dataset and settings, kept in the artifact cache); the reranker takes
+    the one for its own settings.
+    """
+
+    def use_corpus_index(self, indexes: Any) -> None: ...
+
+
+@runtime_checkable
 class PricedByUsage(Protocol):
     """Optional: a reranker whose ``usage.cost_usd`` comes from a dated price table entry.
 

@@ -1,10 +1,13 @@
 """``bm25``: the lexical baseline, BM25 over each query's candidates.
 
-With whole-corpus statistics (the harness indexes the dataset's corpus first, see
-:class:`~rerank_eval.rerankers.base.CorpusAware`) the candidates are scored with
-corpus IDF, so ``bm25`` over BM25 candidates reproduces the first stage exactly: the
-"no reranking" row. Without them (``idf=candidates``, or documents the corpus does
-not hold) the candidate list itself is the collection, as an API would see it.
+With whole-corpus statistics the candidates are scored with corpus IDF, so ``bm25``
+over BM25 candidates reproduces the first stage exactly: the "no reranking" row. The
+harness hands over the dataset's corpus index
+(:class:`~rerank_eval.rerankers.base.SharesCorpusIndex`): the first stage's own index
+when the settings match, else one built once and cached; other callers hand over the
+documents to index (:class:`~rerank_eval.rerankers.base.CorpusAware`). Without them
+(``idf=candidates``, or documents the corpus does not hold) the candidate list itself
+is the collection, as an API would see it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import time
 from collections.abc import Sequence
 
 from rerank_eval.bm25_index import BM25Config, BM25Index
+from rerank_eval.corpus_index import CorpusIndex, CorpusIndexes
 from rerank_eval.rerankers.base import Runtime
 from rerank_eval.rerankers.registry import RerankerKind, register
 from rerank_eval.rerankers.spec import RerankerSpec, RerankerSpecError, check_options, option
@@ -41,16 +45,18 @@ class BM25Reranker:
         self.name = name
         self.config = config
         self.idf = idf
-        self._corpus_index: BM25Index | None = None
-        self._corpus_positions: dict[str, int] = {}
-        self._corpus_texts: list[str] = []
+        self._corpus: CorpusIndex | None = None
 
     def index_corpus(self, documents: Sequence[Document]) -> None:
-        if self.idf != "corpus":
-            return
-        self._corpus_texts = [d.text for d in documents]
-        self._corpus_positions = {d.id: i for i, d in enumerate(documents) if d.id is not None}
-        self._corpus_index = BM25Index(self._corpus_texts, self.config)
+        """CorpusAware: index these documents (when no shared index is offered)."""
+        if self.idf == "corpus":
+            self._corpus = CorpusIndex.of_documents(documents, self.config)
+
+    def use_corpus_index(self, indexes: CorpusIndexes) -> None:
+        """SharesCorpusIndex: the dataset's index for these settings, the first stage's
+        when they are the same (nothing is indexed a second time)."""
+        if self.idf == "corpus":
+            self._corpus = indexes.get(self.config)
 
     async def rerank(self, request: RerankRequest) -> RerankResponse:
         started = time.perf_counter()
@@ -68,8 +74,8 @@ class BM25Reranker:
     def _score(self, request: RerankRequest) -> tuple[list[float], float]:
         started = time.perf_counter()
         positions = self._positions_in_corpus(request.documents)
-        if positions is not None and self._corpus_index is not None:
-            all_scores = self._corpus_index.scores(request.query)
+        if positions is not None and self._corpus is not None:
+            all_scores = self._corpus.index.scores(request.query)
             scores = [float(all_scores[p]) for p in positions]
         else:
             index = BM25Index([d.text for d in request.documents], self.config)
@@ -78,18 +84,19 @@ class BM25Reranker:
 
     def _positions_in_corpus(self, documents: Sequence[Document]) -> list[int] | None:
         """Corpus positions of the candidates, or None if any is not the indexed document."""
-        if self._corpus_index is None:
+        corpus = self._corpus
+        if corpus is None:
             return None
         positions = []
         for doc in documents:
-            pos = self._corpus_positions.get(doc.id) if doc.id is not None else None
-            if pos is None or self._corpus_texts[pos] != doc.text:
+            pos = corpus.position(doc.id) if doc.id is not None else None
+            if pos is None or not corpus.holds(pos, doc.text):
                 return None
             positions.append(pos)
         return positions
 
     async def aclose(self) -> None:
-        self._corpus_index = None
+        self._corpus = None
 
 
 def create_bm25(spec: RerankerSpec, runtime: Runtime | None = None) -> BM25Reranker:

@@ -57,6 +57,9 @@ class RerankerKind:
     """Provider name in ``pricing.toml`` (``usage`` kinds); None: no price entry applies."""
     options: tuple[str, ...] = ()
     """Option names the kind accepts (inline ``?k=v`` or a suite table); () when unlisted."""
+    model_inference: bool = False
+    """True: a local model whose inference an executor may run elsewhere (``--executor
+    ray``: one replica per Ray actor); False: it runs in this process whatever the executor."""
 
     def load_factory(self) -> Callable[[RerankerSpec, Runtime], Reranker]:
         module_name, _, attr = self.factory_path.partition(":")

@@ -165,4 +165,4 @@ def test_two_runs_sharing_a_cache_pay_once_per_request(tmp_path: Path, server) -
     assert a.cells[0].usage.requests + b.cells[0].usage.requests == 10
     assert a.cells[0].usage.cache_hits + b.cells[0].usage.cache_hits == 10
     assert a.cells[0].metrics == b.cells[0].metrics
-    assert not list((tmp_path / "cache").rglob("*.lock"))
+    assert not list((tmp_path / "cache" / "responses").rglob("*.lock"))  # claims released

@@ -8,6 +8,7 @@ import pytest
 from support.beir import toy_dataset
 
 from rerank_eval.candidates import CandidatesError, bm25_candidates, run_file_candidates
+from rerank_eval.corpus_index import CorpusIndexes
 from rerank_eval.datasets import load_dataset
 
 
@@ -65,6 +66,26 @@ def test_queries_with_nothing_to_search_for_get_no_candidates_and_are_named(
     assert "qp" not in candidates.by_query and "qb" not in candidates.by_query
     assert len(candidates.by_query["q00"]) == 5
     assert any("'qb', 'qp'" in w and "nothing to search for" in w for w in candidates.warnings)
+    # from the artifact cache: the same candidates, and the same warnings
+    indexes = CorpusIndexes(load_dataset(data))
+    again = bm25_candidates(indexes.dataset, top_k=5, indexes=indexes)
+    assert indexes.builds == 0 and indexes.cache.builds == {}
+    assert again == candidates
+
+
+def test_cached_candidates_are_keyed_by_queries_and_top_k(tmp_path: Path) -> None:
+    data = toy_dataset(tmp_path / "toy")
+    first = bm25_candidates(load_dataset(data), top_k=5)
+    indexes = CorpusIndexes(load_dataset(data))
+    deeper = bm25_candidates(indexes.dataset, top_k=8, indexes=indexes)
+    assert indexes.cache.builds == {"candidates": 1}  # searched again; the index reused
+    assert [d[:5] for d in deeper.by_query.values()] == list(first.by_query.values())
+    with (data / "queries.jsonl").open("a") as handle:
+        handle.write('{"_id": "qnew", "text": "telescope orbit"}\n')
+    indexes = CorpusIndexes(load_dataset(data))
+    bm25_candidates(indexes.dataset, top_k=5, indexes=indexes)
+    # another query set: searched again (and another fingerprint: indexed again)
+    assert indexes.cache.builds == {"candidates": 1, "bm25-index": 1}
 
 
 def test_a_byte_order_mark_on_a_run_file_is_not_part_of_the_first_query_id(

