@@ -92,8 +92,12 @@ def test_ctrl_c_keeps_the_finished_levels_and_exits_130(server: FakeServer,
     command = [sys.executable, "-m", "rerank_eval.cli", "load", f"tei:{server.url('tei')}",
                "--concurrency", "1,2", "--requests-per-level", "20", "--warmup", "0",
                "--top-k", "5", "--out", str(out), "--max-requests", "100000"]
+    # SIGINT back to its default in the child: a shell that starts a job in the background
+    # (as CI runners may) leaves SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt for it
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+                               stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         # the first level (20 requests) is done and the second is under way
