@@ -74,7 +74,9 @@ def usage_from_dict(data: Mapping[str, Any] | None) -> Usage:
     return Usage(**{k: v for k, v in (data or {}).items() if k in _USAGE_FIELDS})
 
 
-def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+def known_fields(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``data`` that are fields of dataclass ``cls`` (readers ignore unknown
+    keys, so newer files still read)."""
     names = {f.name for f in fields(cls)}
     return {k: v for k, v in data.items() if k in names}
 
@@ -165,7 +167,7 @@ class ActorRecord:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ActorRecord:
-        return cls(**_known(ActorRecord, data))
+        return cls(**known_fields(ActorRecord, data))
 
 
 @dataclass
@@ -193,7 +195,7 @@ class ExecutionRecord:
     def from_dict(cls, data: Mapping[str, Any] | None) -> ExecutionRecord | None:
         if not isinstance(data, Mapping):
             return None
-        known = _known(ExecutionRecord, data)
+        known = known_fields(ExecutionRecord, data)
         known["per_actor"] = [ActorRecord.from_dict(a) for a in data.get("per_actor") or []
                               if isinstance(a, Mapping)]
         return cls(**known)
@@ -280,7 +282,7 @@ class CellSummary:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CellSummary:
-        known = _known(CellSummary, data)
+        known = known_fields(CellSummary, data)
         known["usage"] = usage_from_dict({**(data.get("usage") or {}),
                                           "cost_usd": data.get("cost_usd")})
         known["price"] = PriceRecord.from_dict(data.get("price"))
@@ -354,7 +356,7 @@ class DatasetSummary:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DatasetSummary:
-        known = _known(DatasetSummary, data)
+        known = known_fields(DatasetSummary, data)
         known["first_stage"] = FirstStageSummary.from_dict(data.get("first_stage"))
         known["warnings"] = list(data.get("warnings") or [])
         return cls(**known)
@@ -388,7 +390,7 @@ class SuiteSummary:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> SuiteSummary:
-        known = _known(SuiteSummary, data or {})
+        known = known_fields(SuiteSummary, data or {})
         known["measures"] = list(known.get("measures") or [])
         return cls(**known)
 

@@ -13,27 +13,20 @@ flight) and ``error_messages`` (up to five distinct ones); the report has ``note
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from rerank_eval.atomic import write_json
+from rerank_eval.records import known_fields
 
 SCHEMA_VERSION = 1
 LOAD_FILE = "load.json"
 
-_T = TypeVar("_T")
-
 
 class LoadSchemaError(ValueError):
     """A load.json this version cannot read."""
-
-
-def _known(cls: type[_T], data: dict[str, Any]) -> dict[str, Any]:
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    return {k: v for k, v in data.items() if k in names}
 
 
 @dataclass
@@ -82,7 +75,7 @@ class LevelResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LevelResult:
-        return cls(**_known(cls, data))
+        return cls(**known_fields(cls, data))
 
 
 @dataclass
@@ -103,7 +96,7 @@ class Knee:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Knee:
-        return cls(**_known(cls, data))
+        return cls(**known_fields(cls, data))
 
 
 @dataclass
@@ -123,7 +116,7 @@ class CostPer1k:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CostPer1k:
-        return cls(**_known(cls, data))
+        return cls(**known_fields(cls, data))
 
 
 @dataclass
@@ -147,7 +140,7 @@ class LoadSettings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoadSettings:
-        return cls(**_known(cls, data))
+        return cls(**known_fields(cls, data))
 
 
 @dataclass
@@ -195,7 +188,7 @@ class LoadReport:
             raise LoadSchemaError(f"load.json schema_version {version!r}: this version reads "
                                   f"1 to {SCHEMA_VERSION}")
         try:
-            known = _known(cls, data)
+            known = known_fields(cls, data)
             known["settings"] = LoadSettings.from_dict(data["settings"])
             known["levels"] = [LevelResult.from_dict(level) for level in data.get("levels", [])]
             known["knee"] = Knee.from_dict(data["knee"])
