@@ -190,3 +190,29 @@ def run_file_candidates(path: Path, dataset: Dataset, top_k: int) -> Candidates:
     }
     return Candidates(method="run", top_k=top_k, by_query=by_query,
                       config={"run_file": str(path)}, warnings=warnings)
+
+
+def file_candidates(dataset: Dataset, top_k: int) -> Candidates:
+    """The candidates a dataset fixes itself (``Dataset.first_stage``, a candidates file),
+    in the file's order, cut to ``top_k`` like a run file's (with a warning when a list
+    was longer). Scores are ``n - rank`` (n, n-1, ..., 1 for a list of n), so trec_eval's
+    order (score descending) is the file's order exactly."""
+    assert dataset.first_stage is not None
+    by_query: dict[str, list[tuple[str, float]]] = {}
+    cut = 0
+    for query_id, doc_ids in sorted(dataset.first_stage.items()):
+        kept = doc_ids[:top_k]
+        cut += len(kept) < len(doc_ids)
+        by_query[query_id] = [(doc_id, float(len(kept) - rank))
+                              for rank, doc_id in enumerate(kept)]
+    warnings = []
+    if cut:
+        longest = max(len(docs) for docs in dataset.first_stage.values())
+        warnings.append(f"{dataset.name}: {cut} queries have more than top_k = {top_k} "
+                        f"candidates (up to {longest}); only the first {top_k} of each are "
+                        f"reranked (raise --top-k to {longest} to keep them all)")
+    for warning in warnings:
+        log.warning(warning)
+    where = dataset.path.name if dataset.path is not None else dataset.name
+    return Candidates(method="file", top_k=top_k, by_query=by_query,
+                      config={"candidates_file": where}, warnings=warnings)

@@ -17,16 +17,9 @@ from rich.table import Table
 
 from rerank_eval.cache_command import cache_app
 from rerank_eval.load.command import load_command
-from rerank_eval.suite import (
-    DatasetConfig,
-    RerankerConfig,
-    Suite,
-    SuiteError,
-    check_baseline,
-    check_rerankers,
-    load_suite,
-    suite_from_dict,
-)
+from rerank_eval.pool_command import pool_command
+from rerank_eval.suite import Suite, SuiteError, check_baseline
+from rerank_eval.suite_build import build_suite, check_before_loading
 
 app = typer.Typer(
     help="Evaluate and benchmark rerankers: quality, latency and cost, side by side.",
@@ -88,77 +81,15 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _dataset_config(value: str) -> DatasetConfig:
-    path = Path(value)
-    name = path.stem if path.suffix == ".zip" else (path.name or value)
-    return DatasetConfig(name=name, path=value)
-
-
-def build_suite(suite_file: Path | None, datasets: list[str], rerankers: list[str],
-                top_k: int | None, max_queries: int | None, measures: list[str],
-                run_file: Path | None, stemmer: str | None,
-                hour_prices: dict[str, float | None] | None = None,
-                latency_sample: int | None = None, latency_warmup: int | None = None,
-                executor: str | None = None, ray_actors: int | None = None) -> Suite:
-    """A suite from a file and/or the command line; command-line values win."""
-    if suite_file is not None:
-        suite = load_suite(suite_file)
-    elif datasets:
-        suite = None
-    else:
-        raise SuiteError("give a suite file (e.g. suites/quick.toml) or at least one --dataset")
-    data: dict[str, Any] = (
-        suite.model_dump(exclude={"base_dir"}) if suite else {"name": "-".join(
-            _dataset_config(d).name for d in datasets)}
-    )
-    if datasets:
-        configs = [_dataset_config(d) for d in datasets]
-        if run_file is not None:
-            configs = [c.model_copy(update={"run_file": str(run_file)}) for c in configs]
-        data["datasets"] = [c.model_dump() for c in configs]
-    if rerankers:
-        data["rerankers"] = [RerankerConfig(spec=r).model_dump() for r in rerankers]
-    data.setdefault("rerankers", [{"spec": "bm25"}])
-    first_stage = dict(data.get("first_stage", {}))
-    if top_k is not None:
-        first_stage["top_k"] = top_k
-    if stemmer is not None:
-        first_stage["stemmer"] = stemmer or None
-    if run_file is not None:
-        first_stage["method"] = "run"
-    data["first_stage"] = first_stage
-    if max_queries is not None:
-        data["max_queries"] = max_queries
-    if latency_sample is not None:
-        data["latency_sample"] = latency_sample
-    if latency_warmup is not None:
-        data["latency_warmup"] = latency_warmup
-    if executor is not None:
-        data["executor"] = executor
-        if executor != "ray" and ray_actors is None:
-            data.pop("ray_actors", None)  # the suite's actor count is for its Ray executor
-    if ray_actors is not None:
-        data["ray_actors"] = ray_actors
-    costs = dict(data.get("costs", {}))
-    costs.update({k: v for k, v in (hour_prices or {}).items() if v is not None})
-    data["costs"] = costs
-    if measures:
-        data["measures"] = measures
-    elif suite is not None and top_k is not None and top_k != suite.first_stage.top_k:
-        from rerank_eval.metrics import measures_at_depth
-
-        data["measures"] = measures_at_depth(suite.measures, suite.first_stage.top_k, top_k)
-    return suite_from_dict(data, source=str(suite_file or "command line"),
-                           base_dir=suite.base_dir if suite else None)
-
-
 @app.command()
 def run(
     suite_file: Annotated[Path | None, typer.Argument(
         help="Suite TOML (datasets, rerankers, measures). Optional with --dataset.")] = None,
     dataset: Annotated[list[str], typer.Option(
         "--dataset", "-d", help="Dataset name (resolved under $RERANK_EVAL_DATASETS, the cache, "
-        "then downloaded) or a BEIR folder/zip. Repeatable; replaces the suite's.")] = [],  # noqa: B006
+        "then downloaded), a BEIR folder/zip, or a candidates file (.jsonl, .jsonl.gz, .csv, "
+        ".tsv: each query with its candidates, in your retriever's order). Repeatable; "
+        "replaces the suite's.")] = [],  # noqa: B006
     reranker: Annotated[list[str], typer.Option(
         "--reranker", "-r", help="Reranker spec, e.g. bm25, biencoder, cross-encoder:PATH, "
         "cohere:rerank-v3.5. Repeatable; replaces the suite's.")] = [],  # noqa: B006
@@ -170,6 +101,9 @@ def run(
         "--measure", "-m", help="ir-measures name, e.g. nDCG@10. Repeatable.")] = [],  # noqa: B006
     run_file: Annotated[Path | None, typer.Option(
         help="TREC run file giving the candidates instead of BM25.")] = None,
+    qrels: Annotated[Path | None, typer.Option(
+        help="Judgments replacing the datasets' own: a CSV/TSV with query_id, doc_id, label "
+        "(what `rerank-eval pool` writes; empty label = unjudged) or TREC qrels.")] = None,
     stemmer: Annotated[str | None, typer.Option(
         help="BM25 first-stage stemmer language (e.g. english); default none.")] = None,
     out: Annotated[Path | None, typer.Option(
@@ -208,9 +142,9 @@ def run(
                                                 "gpu_hour_usd": gpu_hour_usd},
                             latency_sample=latency_sample, latency_warmup=latency_warmup,
                             executor=executor or ("ray" if ray_actors else None),
-                            ray_actors=ray_actors)
+                            ray_actors=ray_actors, qrels=qrels)
         out_dir = out or Path("reports") / suite.name
-        _check_before_loading(suite, baseline_reranker, out_dir)
+        check_before_loading(suite, out_dir, baseline=baseline_reranker)
     except (SuiteError, ValueError) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
@@ -224,26 +158,6 @@ def run(
     if result.failed:
         console.print("[red]some cells failed; see errors above and in summary.json[/red]")
         raise typer.Exit(1)
-
-
-def _check_before_loading(suite: Suite, baseline: str, out_dir: Path) -> None:
-    """Input errors found before any data is loaded or anything is created: reranker
-    kinds and options, the report's baseline, and an --out that cannot be a folder."""
-    from rerank_eval.secrets import redact
-
-    check_rerankers(suite)
-    check_baseline(baseline, [c.label or redact(c.spec) for c in suite.rerankers],
-                   "of this run")
-    if suite.executor == "ray":
-        from rerank_eval.executors import ray_missing
-
-        problem = ray_missing()
-        if problem:
-            raise SuiteError(problem)
-    for path in (out_dir, *out_dir.parents):
-        if path.exists() and not path.is_dir():
-            where = "" if path == out_dir else f" ({path} is a file)"
-            raise SuiteError(f"--out {out_dir}: not a folder{where}")
 
 
 def _run_suite(suite: Suite, out_dir: Path, response_cache: bool = True) -> Any:
@@ -626,6 +540,7 @@ def providers(
 
 
 app.command("load")(load_command)
+app.command("pool")(pool_command)
 app.add_typer(cache_app, name="cache")
 
 

@@ -280,7 +280,8 @@ def _load_dataset(summary: DatasetSummary) -> Any:
 
     where = summary.source or summary.name
     try:
-        dataset = load_dataset(where, split=summary.split or "test", download=False)
+        dataset = load_dataset(where, split=summary.split or "test", download=False,
+                               qrels=summary.qrels_source or None)
     except (DatasetError, OSError, ValueError) as exc:
         raise DriftError(f"dataset {summary.name!r}: cannot load it again from {where!r} to "
                          f"rebuild the requests: {exc}") from None

@@ -22,12 +22,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rerank_eval.bm25_index import BM25Config
-from rerank_eval.candidates import Candidates, bm25_candidates, run_file_candidates
+from rerank_eval.candidates import (
+    Candidates,
+    CandidatesError,
+    bm25_candidates,
+    file_candidates,
+    run_file_candidates,
+)
 from rerank_eval.corpus_index import CorpusIndexes
 from rerank_eval.executors import Distributed, Executor, execution_record, executor_for
 from rerank_eval.journal import CellJournal, JournalContents, journal_path
 from rerank_eval.latency import latency_summary_ms
-from rerank_eval.metrics import evaluate
+from rerank_eval.metrics import JUDGED_MEASURE, Evaluation, evaluate
 from rerank_eval.pricing import hardware_kind, hardware_price
 from rerank_eval.ranking import validate_ranking
 from rerank_eval.records import (
@@ -104,9 +110,13 @@ class DatasetRun:
     warnings: list[str] = field(default_factory=list)
     source: str = ""
     """Where the dataset was loaded from (recorded so ``check --recheck`` can reload it)."""
+    qrels_source: str = ""
+    """The ``--qrels`` file that replaced the dataset's judgments, absolute; else empty."""
 
-    def result(self) -> DatasetResult:
-        """The dataset as the output contract records it."""
+    def result(self, query_texts: dict[str, str] | None = None,
+               corpus: Any = None) -> DatasetResult:
+        """The dataset as the output contract records it (with the texts the run folder
+        keeps, when given)."""
         first_stage = FirstStageSummary(method=self.candidates.method,
                                         top_k=self.candidates.top_k,
                                         metrics=self.first_stage_metrics,
@@ -114,10 +124,12 @@ class DatasetRun:
         summary = DatasetSummary(name=self.name, split=self.split, fingerprint=self.fingerprint,
                                  n_docs=self.n_docs, n_queries=len(self.query_ids),
                                  first_stage=first_stage, warnings=self.warnings,
-                                 source=self.source)
+                                 source=self.source, qrels_source=self.qrels_source)
         return DatasetResult(summary=summary, query_ids=self.query_ids,
                              first_stage_run=self.candidates.as_run(),
-                             first_stage_per_query=self.first_stage_per_query)
+                             first_stage_per_query=self.first_stage_per_query,
+                             query_texts=dict(query_texts or {}), corpus=corpus,
+                             qrels=self.qrels)
 
 
 class Harness:
@@ -152,7 +164,9 @@ class Harness:
         try:
             for dataset_config in self.suite.datasets:
                 dataset_run, dataset = self._prepare_dataset(dataset_config)
-                result.datasets.append(dataset_run.result())
+                query_texts = {q: dataset.queries[q] for q in dataset_run.query_ids
+                               if q in dataset.queries}
+                result.datasets.append(dataset_run.result(query_texts, dataset.corpus))
                 for config in self.suite.rerankers:
                     label = reranker_label(config)
                     reranker = rerankers[label]
@@ -192,8 +206,9 @@ class Harness:
         from rerank_eval.datasets import load_dataset
 
         path = self.suite.resolve(config.path) or config.name
-        dataset = load_dataset(path, split=config.split)
-        query_ids = sorted(q for q in dataset.queries if dataset.qrels.get(q))
+        qrels_path = self.suite.resolve(config.qrels)
+        dataset = load_dataset(path, split=config.split, qrels=qrels_path)
+        query_ids = _evaluated_queries(dataset)
         if self.suite.max_queries:
             query_ids = query_ids[: self.suite.max_queries]
         top_k = self.suite.first_stage.top_k
@@ -203,9 +218,9 @@ class Harness:
         kept = {q: candidates.by_query[q] for q in query_ids if q in candidates.by_query}
         candidates = Candidates(method=candidates.method, top_k=top_k, by_query=kept,
                                 config=candidates.config, warnings=candidates.warnings)
-        qrels = {q: dict(dataset.qrels[q]) for q in query_ids}
-        measures = list(dict.fromkeys([*self.suite.measures, f"R@{top_k}"]))
-        evaluation = evaluate(qrels, candidates.as_run(), measures)
+        qrels = {q: dict(dataset.qrels[q]) for q in query_ids if dataset.qrels.get(q)}
+        measures = list(dict.fromkeys([*self.suite.measures, f"R@{top_k}", JUDGED_MEASURE]))
+        evaluation = _evaluate(qrels, candidates.as_run(), measures)
         run = DatasetRun(
             name=config.name, split=config.split, fingerprint=dataset.fingerprint,
             n_docs=len(dataset.corpus), query_ids=query_ids, candidates=candidates,
@@ -213,11 +228,17 @@ class Harness:
             first_stage_per_query=evaluation.per_query, qrels=qrels,
             warnings=[*dataset.warnings, *candidates.warnings],
             source=str(Path(path).resolve()) if Path(path).exists() else str(path),
+            qrels_source=str(Path(qrels_path).resolve()) if qrels_path else "",
         )
         return run, dataset
 
     def _candidates(self, dataset: Any, config: Any, top_k: int) -> Candidates:
         first_stage = self.suite.first_stage
+        if dataset.first_stage is not None:  # a candidates file: its own order
+            if config.run_file or first_stage.method == "run":
+                raise CandidatesError(f"dataset {config.name!r} is a candidates file, which "
+                                      "gives its own first stage; drop the run file")
+            return file_candidates(dataset, top_k)
         if config.run_file or first_stage.method == "run":
             if not config.run_file:
                 raise ValueError(f"dataset {config.name!r}: first stage 'run' needs run_file")
@@ -461,7 +482,9 @@ class Harness:
         if not records:
             return
         run = cell.run()
-        evaluation = evaluate({q: dataset_run.qrels[q] for q in run}, run, self.suite.measures)
+        evaluation = _evaluate({q: dataset_run.qrels[q] for q in run if q in dataset_run.qrels},
+                               run, list(dict.fromkeys([*self.suite.measures,
+                                                        JUDGED_MEASURE])))
         cell.metrics = evaluation.aggregate
         cell.per_query_metrics = evaluation.per_query
         ordered = sorted(records.values(), key=lambda r: r.order)
@@ -515,6 +538,23 @@ class Harness:
                 cell.error_messages.append(message)
             log.error("%s on %s: %s", cell.reranker, cell.dataset, message)
         cell.latency_score_max_diff = largest
+
+
+def _evaluated_queries(dataset: Any) -> list[str]:
+    """The queries a run reranks, sorted: those with judgments, as BEIR keeps them (in a
+    partly labelled dataset the unlabelled queries are left out); every query when the
+    dataset has no judgments at all (an unlabelled candidates file: reranked, no metrics)."""
+    if not any(dataset.qrels.values()):
+        return sorted(dataset.queries)
+    return sorted(q for q in dataset.queries if dataset.qrels.get(q))
+
+
+def _evaluate(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]],
+              measures: Sequence[str]) -> Evaluation:
+    """:func:`evaluate`, except that no judgments at all means no metrics (not NaN ones)."""
+    if not qrels:
+        return Evaluation(aggregate={}, per_query={})
+    return evaluate(qrels, run, measures)
 
 
 def latency_sample(query_ids: Sequence[str], n: int) -> list[str]:

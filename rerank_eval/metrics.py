@@ -30,6 +30,13 @@ def default_measures(top_k: int) -> list[str]:
     return list(dict.fromkeys(["nDCG@10", "RR@10", "R@10", f"R@{top_k}", f"AP@{top_k}"]))
 
 
+JUDGED_MEASURE = "Judged@10"
+"""Share of a ranking's top 10 that has a judgment (any label, 0 included). Computed for
+every ranking beside the suite's measures, outside the headline tables: when it is low,
+the top documents were never labelled and count as not relevant, so the pool of
+judgments is too shallow for these rankings (``rerank-eval pool`` extends it)."""
+
+
 def measures_at_depth(measures: list[str], old_k: int, new_k: int) -> list[str]:
     """``measures`` with recall and AP at the old first-stage depth renamed to the new one
     (a suite's ``R@50`` becomes ``R@30`` under ``--top-k 30``); the rest unchanged."""
@@ -96,8 +103,11 @@ def evaluate(qrels: Qrels, run: Run, measures: Sequence[str] = DEFAULT_MEASURES)
             values = ir_measures.pytrec_eval.iter_calc([uncut], qrels, cut_run(run, cutoff))
             per_query[str(measure)] = {v.query_id: float(v.value) for v in values}
         else:
+            # Judged@k counts the top k, which its provider picks with ties by doc id
+            # ascending: hand it trec_eval's top k instead.
+            cut = cut_run(run, measure["cutoff"]) if _is_judged_at_k(measure) else run
             try:
-                values = ir_measures.iter_calc([measure], qrels, run)
+                values = ir_measures.iter_calc([measure], qrels, cut)
                 per_query[str(measure)] = {v.query_id: float(v.value) for v in values}
             except (ValueError, RuntimeError) as exc:
                 raise MeasureError(f"no ir-measures provider can compute {measure}: {exc}") from exc
@@ -113,6 +123,10 @@ def evaluate(qrels: Qrels, run: Run, measures: Sequence[str] = DEFAULT_MEASURES)
 def _collect(values: Iterable, per_query: dict[str, dict[str, float]]) -> None:
     for value in values:
         per_query[str(value.measure)][value.query_id] = float(value.value)
+
+
+def _is_judged_at_k(measure: Measure) -> bool:
+    return measure.NAME == "Judged" and isinstance(dict(measure.params).get("cutoff"), int)
 
 
 def _uncut_pytrec_eval_measure(measure: Measure) -> Measure | None:

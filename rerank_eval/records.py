@@ -30,7 +30,8 @@ SCHEMA_VERSION = 1
 FIRST_STAGE = "first-stage"
 """Reranker name of the first stage's own ranking in per_query.csv and runs/."""
 
-KEY_COLUMNS = ("dataset", "reranker", "query_id", "n_candidates", "order", "latency_ms")
+KEY_COLUMNS = ("dataset", "reranker", "query_id", "query_text", "n_candidates", "order",
+               "latency_ms")
 """The columns of per_query.csv that identify or describe a row; the others are measures.
 
 ``order`` is the position, in the cell's sequence of calls, of the call ``latency_ms``
@@ -347,12 +348,15 @@ class DatasetSummary:
     source: str = ""
     """Where the run loaded the dataset from: the path (absolute when it existed) or the
     name it resolved; ``check --recheck`` loads it again from here. Empty in older folders."""
+    qrels_source: str = ""
+    """The judgments file (``--qrels``) that replaced the dataset's own, absolute; empty
+    when the dataset's own were used. The fingerprint covers both, so a reload needs both."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "split": self.split, "fingerprint": self.fingerprint,
                 "n_docs": self.n_docs, "n_queries": self.n_queries,
                 "first_stage": self.first_stage.to_dict(), "warnings": self.warnings,
-                "source": self.source}
+                "source": self.source, "qrels_source": self.qrels_source}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DatasetSummary:
@@ -372,6 +376,14 @@ class DatasetResult:
     """query id -> doc id -> first-stage score (the candidates)."""
     first_stage_per_query: dict[str, dict[str, float]]
     """measure -> query id -> value."""
+    query_texts: dict[str, str] = field(default_factory=dict)
+    """query id -> text, for per_query.csv and ``runs/<dataset>/queries.jsonl``."""
+    corpus: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    """The dataset's documents (id -> object with ``title`` and ``text``), read when the
+    run folder keeps the texts of the top documents (:mod:`rerank_eval.run_texts`)."""
+    qrels: dict[str, dict[str, int]] | None = None
+    """The evaluated queries' judgments (query id -> doc id -> grade), kept as
+    ``runs/<dataset>/qrels.txt`` (:mod:`rerank_eval.run_qrels`); None: not known."""
 
     @property
     def name(self) -> str:

@@ -77,8 +77,37 @@ def _bootstrap_ci(diff: np.ndarray, confidence: float, n_resamples: int,
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
+BOOTSTRAP_BATCH_VALUES = 4_000_000
+"""Resampled values held in memory at once by :func:`bootstrap_mean_ci` (about 32 MB)."""
+
+
+def bootstrap_mean_ci(values: Sequence[float], *, confidence: float = 0.95,
+                      n_resamples: int = DEFAULT_RESAMPLES,
+                      seed: int = DEFAULT_SEED) -> tuple[float, float]:
+    """Percentile-bootstrap CI of the mean of one value per query (resampling queries).
+
+    The unpaired sibling of :func:`paired_comparison`'s interval, for per-query values that
+    are already a comparison of two systems (their agreement, say). Resamples are drawn in
+    batches so that memory stays bounded on large query sets; values that are all equal
+    give the degenerate interval (mean, mean); no values give (nan, nan).
+    """
+    array = np.asarray(values, dtype=float)
+    if not len(array):
+        return float("nan"), float("nan")
+    mean = float(array.mean())
+    if len(array) < 2 or np.ptp(array) == 0:
+        return mean, mean
+    result = stats.bootstrap((array,), np.mean, n_resamples=n_resamples, vectorized=True,
+                             batch=max(1, BOOTSTRAP_BATCH_VALUES // len(array)),
+                             confidence_level=confidence, method="percentile",
+                             rng=np.random.default_rng(seed))
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
 def _randomization_p(diff: np.ndarray, n_resamples: int, seed: int) -> float:
     """Two-sided paired randomization test: each query's difference may flip sign."""
+    if len(diff) < 2:  # one query: +d and -d are equally likely, p = 1 (scipy refuses n=1)
+        return 1.0
     result = stats.permutation_test(
         (diff,), lambda d, axis=-1: np.mean(d, axis=axis), permutation_type="samples",
         vectorized=True, n_resamples=n_resamples, alternative="two-sided",

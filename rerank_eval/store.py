@@ -26,11 +26,15 @@ from rerank_eval.metrics import trec_eval_order
 from rerank_eval.records import (
     FIRST_STAGE,
     KEY_COLUMNS,
+    CellResult,
+    DatasetResult,
     PerQueryColumns,
     RunResult,
     RunSummary,
     SchemaError,
 )
+from rerank_eval.run_qrels import write_run_qrels
+from rerank_eval.run_texts import top_doc_ids, write_run_texts
 from rerank_eval.text import file_safe
 
 __all__ = ["FIRST_STAGE", "RunFolder", "SchemaError", "read_run", "read_summary",
@@ -49,8 +53,21 @@ def write_run_dir(result: RunResult, out_dir: Path) -> None:
         if cell.records:
             write_trec(run_path(out_dir, cell.dataset, cell.reranker), cell.run(),
                        tag=cell.reranker)
+    for dataset in result.datasets:
+        _write_texts(out_dir, dataset, [c for c in result.cells if c.dataset == dataset.name])
     atomic.write_text(out_dir / "per_query.csv", per_query_frame(result).to_csv(index=False))
     atomic.write_json(out_dir / "summary.json", _clean(summary(result).to_dict()))
+
+
+def _write_texts(out_dir: Path, dataset: DatasetResult, cells: list[CellResult]) -> None:
+    """``queries.jsonl``, ``documents.jsonl`` (top documents' texts) and ``qrels.txt`` of a
+    dataset, when the harness handed them over (a result rebuilt from files has none)."""
+    if dataset.corpus is None and not dataset.query_texts:
+        return
+    doc_ids = top_doc_ids([dataset.first_stage_run, *(c.run() for c in cells if c.records)])
+    write_run_texts(out_dir, dataset.name, dataset.query_texts, dataset.corpus or {}, doc_ids)
+    if dataset.qrels is not None:
+        write_run_qrels(out_dir, dataset.name, dataset.qrels)
 
 
 def run_path(out_dir: Path, dataset: str, reranker: str) -> Path:
@@ -92,15 +109,19 @@ def per_query_frame(result: RunResult) -> pd.DataFrame:
             if query_id not in dataset.first_stage_run:
                 continue
             row = {"dataset": dataset.name, "reranker": FIRST_STAGE, "query_id": query_id,
+                   "query_text": dataset.query_texts.get(query_id),
                    "n_candidates": len(dataset.first_stage_run[query_id]),
                    "order": None, "latency_ms": None}
             row.update({m: v.get(query_id) for m, v in dataset.first_stage_per_query.items()
                         if m in measures})
             rows.append(row)
+    query_texts = {d.name: d.query_texts for d in result.datasets}
     for cell in result.cells:
+        texts = query_texts.get(cell.dataset, {})
         for query_id, record in sorted(cell.records.items()):
             timed = cell.latency_records.get(query_id) if cell.has_latency_pass else record
             row = {"dataset": cell.dataset, "reranker": cell.reranker, "query_id": query_id,
+                   "query_text": texts.get(query_id),
                    "n_candidates": record.n_candidates,
                    "order": (timed or record).order,
                    "latency_ms": None if timed is None else timed.latency_s * 1000.0}
@@ -185,7 +206,8 @@ def read_run(run_dir: Path) -> RunFolder:
     csv = run_dir / "per_query.csv"
     declared = run_summary.per_query
     if csv.is_file():
-        frame = pd.read_csv(csv, dtype={"query_id": str, "dataset": str, "reranker": str})
+        frame = pd.read_csv(csv, dtype={"query_id": str, "dataset": str, "reranker": str,
+                                        "query_text": str})
     else:
         frame = pd.DataFrame(columns=list(declared.key_columns if declared else KEY_COLUMNS))
     if declared is not None:

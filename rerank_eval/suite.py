@@ -58,11 +58,15 @@ class FirstStageConfig(_Strict):
 class DatasetConfig(_Strict):
     name: str
     path: str | None = None
-    """A BEIR folder or zip; relative to the suite file. Without it, ``name`` is resolved
-    under $RERANK_EVAL_DATASETS, the cache, then downloaded."""
+    """A BEIR folder or zip, or a candidates file (``.jsonl``, ``.jsonl.gz``, ``.csv``,
+    ``.tsv``); relative to the suite file. Without it, ``name`` is resolved under
+    $RERANK_EVAL_DATASETS, the cache, then downloaded."""
     split: str = "test"
     run_file: str | None = None
     """A TREC run giving this dataset's candidates (first stage ``run``)."""
+    qrels: str | None = None
+    """A qrels file (a table with query_id, doc_id, label, or TREC qrels) whose judgments
+    replace the dataset's; relative to the suite file."""
 
 
 Scalar = str | int | float | bool

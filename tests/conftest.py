@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from support.shared import shared_datasets_dir
 
 # Nothing in the tests may reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -14,18 +15,6 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parent.parent
 QUICK_SUITE = REPO / "suites" / "quick.toml"
-
-
-def shared_datasets_dir() -> Path:
-    """``$RERANK_EVAL_DATASETS``, failing loudly under CI and skipping elsewhere when absent."""
-    value = os.environ.get("RERANK_EVAL_DATASETS")
-    path = Path(value) if value else REPO.parent / "shared" / "datasets"
-    if not (path / "scifact" / "corpus.jsonl").is_file():
-        reason = f"shared datasets not found at {path} (set RERANK_EVAL_DATASETS)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return path
 
 
 @pytest.fixture

@@ -31,6 +31,12 @@ One concept per module:
 - :mod:`~rerank_eval.datasets.registry`: the downloadable BEIR archives and their MD5s;
 - :mod:`~rerank_eval.datasets.download`: fetching and extracting one into the cache;
 - :mod:`~rerank_eval.datasets.huggingface`: loading with Hugging Face ``datasets``;
+- :mod:`~rerank_eval.datasets.candidate_files`: a candidates file (each query with its
+  candidates in the team's retriever's order) as a dataset, read by
+  :mod:`~rerank_eval.datasets.candidate_jsonl` (JSONL, MTEB) and
+  :mod:`~rerank_eval.datasets.candidate_table` (CSV/TSV) into
+  :mod:`~rerank_eval.datasets.candidate_records`;
+- :mod:`~rerank_eval.datasets.qrels_file`: judgments from a file replacing a dataset's;
 - :mod:`~rerank_eval.datasets.resolve`: :func:`load_dataset`'s resolution order.
 """
 
@@ -40,12 +46,14 @@ from rerank_eval.datasets.beir import (
     QUERIES_FILE,
     load_beir_folder,
 )
+from rerank_eval.datasets.candidate_files import load_candidates_file
 from rerank_eval.datasets.corpus import Corpus, MemoryCorpus
 from rerank_eval.datasets.corpus_cache import CACHE_ENV, default_store_dir
 from rerank_eval.datasets.corpus_store import ArrowCorpus
 from rerank_eval.datasets.download import DOWNLOAD_RECORD, URL_ENV, download_beir
 from rerank_eval.datasets.huggingface import HF_PREFIX, load_hf_dataset
 from rerank_eval.datasets.model import CorpusDocument, Dataset, DatasetError
+from rerank_eval.datasets.qrels_file import read_qrels_file, with_qrels_file
 from rerank_eval.datasets.registry import (
     BeirEntry,
     BeirRegistry,
@@ -81,6 +89,9 @@ __all__ = [
     "download_beir",
     "known_beir_datasets",
     "load_beir_folder",
+    "load_candidates_file",
     "load_dataset",
     "load_hf_dataset",
+    "read_qrels_file",
+    "with_qrels_file",
 ]

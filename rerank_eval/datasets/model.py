@@ -13,6 +13,12 @@ if TYPE_CHECKING:
     from rerank_eval.datasets.corpus import Corpus
 
 
+CANDIDATES_SUFFIXES = (".jsonl", ".jsonl.gz", ".csv", ".tsv")
+"""A file with one of these suffixes is a candidates file (see ``candidate_files``)."""
+PATH_SUFFIXES = (".zip", *CANDIDATES_SUFFIXES)
+"""Suffixes that make a dataset reference a path, never a name."""
+
+
 class DatasetError(ValueError):
     """A dataset cannot be found, fetched or read. The message names the file (and the
     line and field where there is one)."""
@@ -52,6 +58,10 @@ class Dataset:
     path: Path | None
     fingerprint: str
     warnings: list[str] = field(default_factory=list)
+    first_stage: dict[str, list[str]] | None = field(default=None, repr=False)
+    """Query id -> document ids best first, when the dataset fixes its own candidates (a
+    candidates file, :mod:`~rerank_eval.datasets.candidate_files`): the run's first stage
+    is then this order, not BM25 or a run file."""
 
     def __post_init__(self) -> None:
         from rerank_eval.datasets.corpus import as_corpus  # corpus.py imports this module
@@ -72,5 +82,5 @@ class Dataset:
 def looks_like_path(text: str) -> bool:
     """Whether a dataset reference is written as a path (not a dataset name), so that a
     missing one is reported as a missing file rather than looked up by name."""
-    return (text.startswith((".", "~", "/")) or text.lower().endswith(".zip")
+    return (text.startswith((".", "~", "/")) or text.lower().endswith(PATH_SUFFIXES)
             or (os.sep != "/" and os.sep in text))

@@ -143,7 +143,7 @@ class _Dropped:
                 f"(e.g. {example!r}); dropped")
 
 
-def _join_qrels(judgments: Iterable[Judgment], corpus: Corpus,
+def join_qrels(judgments: Iterable[Judgment], corpus: Corpus,
                 queries: dict[str, str], where: str,
                 unit: str) -> tuple[dict[str, dict[str, int]], list[str]]:
     """Group judgments by query; drop (and report) those naming unknown ids."""
@@ -184,7 +184,7 @@ def assemble(name: str, split: str, corpus: Corpus,
              unit: str, path: Path | None, fingerprint: Callable[[], str]) -> Dataset:
     """Join the judgments, then build the Dataset. ``fingerprint`` is called last: the
     judgments are hashed while they are read."""
-    qrels, warnings = _join_qrels(judgments, corpus, queries, qrels_where, unit)
+    qrels, warnings = join_qrels(judgments, corpus, queries, qrels_where, unit)
     empty = corpus.empty_documents()
     if empty:
         warnings.append(f"{name}: {empty} documents have neither title nor text "

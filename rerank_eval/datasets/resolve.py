@@ -1,9 +1,10 @@
 """``load_dataset``: from a name or path to a loaded :class:`Dataset`.
 
 Resolution order (fixed by the design): ``hf:<id-or-path>`` → Hugging Face ``datasets``;
-an existing path; ``$RERANK_EVAL_DATASETS/<name>``; the download cache
-(:func:`default_cache_dir`); then BEIR's public zip, verified against the MD5 BEIR
-publishes (see :mod:`rerank_eval.datasets.registry`) and extracted into the cache.
+an existing path (a candidates file by its suffix, else a BEIR folder or zip);
+``$RERANK_EVAL_DATASETS/<name>``; the download cache (:func:`default_cache_dir`); then
+BEIR's public zip, verified against the MD5 BEIR publishes (see
+:mod:`rerank_eval.datasets.registry`) and extracted into the cache.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import os
 from pathlib import Path
 
 from rerank_eval.datasets.beir import load_beir_folder, subdatasets
+from rerank_eval.datasets.candidate_files import is_candidates_file, load_candidates_file
 from rerank_eval.datasets.corpus_cache import cache_root
 from rerank_eval.datasets.download import download_beir
 from rerank_eval.datasets.huggingface import HF_PREFIX, load_hf_dataset
 from rerank_eval.datasets.model import Dataset, DatasetError, looks_like_path
+from rerank_eval.datasets.qrels_file import with_qrels_file
 from rerank_eval.datasets.registry import BeirEntry, beir_registry, known_beir_datasets
 
 DATASETS_ENV = "RERANK_EVAL_DATASETS"
@@ -29,19 +32,31 @@ def default_cache_dir() -> Path:
 
 def load_dataset(name_or_path: str | Path, split: str = "test", *,
                  datasets_dir: Path | None = None, cache_dir: Path | None = None,
-                 download: bool = True, verify: bool = True) -> Dataset:
+                 download: bool = True, verify: bool = True,
+                 qrels: str | Path | None = None) -> Dataset:
     """Load a dataset by path or name.
 
     Resolution order: ``hf:<id-or-path>`` → Hugging Face; an existing path (BEIR folder or
-    ``.zip``); ``datasets_dir`` (default ``$RERANK_EVAL_DATASETS``) ``/<name>``; the cache
+    ``.zip``, or a candidates file: ``.jsonl``, ``.jsonl.gz``, ``.csv``, ``.tsv``);
+    ``datasets_dir`` (default ``$RERANK_EVAL_DATASETS``) ``/<name>``; the cache
     (``cache_dir``, default :func:`default_cache_dir`) ``/<name>``; BEIR's public zip,
     downloaded into the cache. ``verify=False`` allows archives without a published MD5.
     Names may address a sub-dataset of an archive, e.g. ``cqadupstack/android``.
+    ``qrels``: a qrels file whose judgments replace the dataset's
+    (:func:`~rerank_eval.datasets.qrels_file.with_qrels_file`).
     """
+    dataset = _resolve(name_or_path, split, datasets_dir, cache_dir, download, verify)
+    return dataset if qrels is None else with_qrels_file(dataset, Path(qrels).expanduser())
+
+
+def _resolve(name_or_path: str | Path, split: str, datasets_dir: Path | None,
+             cache_dir: Path | None, download: bool, verify: bool) -> Dataset:
     text = str(name_or_path)
     if isinstance(name_or_path, str) and text.startswith(HF_PREFIX):
         return load_hf_dataset(text[len(HF_PREFIX):], split)
     path = Path(text).expanduser()
+    if is_candidates_file(path):
+        return load_candidates_file(path, split)
     if path.exists():
         return load_beir_folder(path, split)
     if isinstance(name_or_path, Path) or looks_like_path(text):

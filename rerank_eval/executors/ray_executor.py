@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 LOCAL_OBJECT_STORE_BYTES = 512 << 20
 """Object store of a local Ray: requests and embeddings are small; Ray's default (30% of
 memory) would reserve gigabytes of shared memory for nothing."""
+WORKER_NICENESS_ENV = "RAY_worker_niceness"
+"""Ray's setting for its workers' niceness (default 15), read by a raylet this process starts."""
 START_TIMEOUT_S = 900.0
 """How long actors may take to start and load their model (a first download included)."""
 
@@ -122,6 +124,10 @@ class RayExecutor(ReplicatedExecutor):
             if self.address == "cluster":
                 ray.init(address=address, logging_level=logging.WARNING)
             else:
+                # Ray starts its workers at niceness 15 so that they yield to the driver;
+                # here the actors ARE the measured work, and niced they lose the CPU to
+                # anything else on the machine (50x slower beside a busy test run).
+                os.environ.setdefault(WORKER_NICENESS_ENV, "0")
                 ray.init(address="local", include_dashboard=False,
                          object_store_memory=LOCAL_OBJECT_STORE_BYTES,
                          logging_level=logging.WARNING)

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from rerank_eval.comparison import Comparison, compare_systems
+from rerank_eval.metrics import JUDGED_MEASURE
 from rerank_eval.records import (
     FIRST_STAGE,
     CellSummary,
@@ -219,6 +220,8 @@ class System:
     executor: str = "in-process"
     """Where its model inference ran (``in-process``, ``ray``)."""
     execution: ExecutionRecord | None = None
+    judged: float | None = None
+    """Judged@10 of its ranking (share of its top 10 that has a label); None: not recorded."""
     """Actors, throughput and per-actor utilisation when it ran on an executor."""
 
 
@@ -247,6 +250,12 @@ class DatasetAnalysis:
     @property
     def compared(self) -> list[System]:
         return [s for s in self.systems if not s.is_baseline and s.n_queries]
+
+    @property
+    def labelled(self) -> bool:
+        """Whether the run measured quality here: without relevance labels no system has a
+        metric, and the report compares the rerankers by their agreement instead."""
+        return _measured_quality(self.systems)
 
 
 @dataclass
@@ -342,6 +351,9 @@ def _verdict(rows: pd.DataFrame, systems: list[System], primary: str, baseline: 
                     key=lambda s: -(s.measures[primary].mean or 0.0))
     rerankers = [s for s in ranked if not s.is_first_stage]
     if not rerankers:
+        if not _measured_quality(systems):
+            return ("No relevance labels were given, so quality is not measured: see "
+                    "Agreement for how the rerankers' rankings compare.")
         return f"No reranker has a {primary} on this dataset."
     best = rerankers[0]
     base = next((s for s in systems if s.is_baseline), None)
@@ -370,6 +382,13 @@ def _verdict(rows: pd.DataFrame, systems: list[System], primary: str, baseline: 
     if not best.is_first_stage:
         sentence += "; " + _cost_and_speed(best, compared)
     return sentence + "."
+
+
+def _measured_quality(systems: Sequence[System]) -> bool:
+    """Whether any system has a quality measure's mean (none has without labels; the share
+    of judged documents is not a quality measure)."""
+    return any(r.mean is not None for s in systems for m, r in s.measures.items()
+               if m != JUDGED_MEASURE)
 
 
 def _name(system: System) -> str:
@@ -432,6 +451,7 @@ def _first_stage_system(dataset: DatasetSummary, rows: pd.DataFrame, measures: l
         measures={m: MeasureResult(metrics.get(m), by_key.get((dataset.name, FIRST_STAGE, m)))
                   for m in measures},
         primary_ci=mean_ci(values, seed=seed, n_resamples=n_resamples) if values else None,
+        judged=metrics.get(JUDGED_MEASURE),
         latency=None, cost=None, concurrency=None, throughput=None, wall_s=None, retries=0,
         retry_wait_s=0.0, cache_hits=0, split_requests=0, truncated_documents=0,
     )
@@ -469,6 +489,7 @@ def _system(run: RunFolder, cell: CellSummary, rows: pd.DataFrame, measures: lis
         requests_rejected=usage.requests_rejected,
         failed_query_requests=cell.failed_usage.requests,
         executor=cell.executor, execution=cell.execution,
+        judged=cell.metrics.get(JUDGED_MEASURE),
     )
 
 

@@ -166,9 +166,12 @@ def render_all(analysis: Analysis) -> list[RenderedFigure]:
 def dataset_figures(analysis: Analysis, dataset: DatasetAnalysis) -> list[RenderedFigure]:
     figures = []
     measured = [s for s in dataset.rerankers if s.latency and s.latency.p50 is not None]
-    if any(s.latency and s.latency.p50 for s in measured):  # a log axis needs a p50 > 0
+    scored = [s for s in dataset.rerankers  # a quality axis needs labels: none without them
+              if s.measures.get(analysis.primary) and s.measures[analysis.primary].mean
+              is not None]
+    if any(s.latency and s.latency.p50 for s in measured if s in scored):  # log axis: p50 > 0
         figures.append(quality_latency(analysis, dataset))
-    if any(s.cost and s.cost.per_1k_queries_usd is not None for s in dataset.rerankers):
+    if any(s.cost and s.cost.per_1k_queries_usd is not None for s in scored):
         figures.append(quality_cost(analysis, dataset))
     if any(s.latency and (s.latency.warm_ms or s.latency.cold is not None) for s in measured):
         figures.append(latency_cdf(analysis, dataset))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rerank_eval.money import usd
+from rerank_eval.report import judged
 
 # -- the report's tables, as formatted text (one builder for markdown and HTML) ----------
 
@@ -80,24 +81,26 @@ def system_label(system: Any) -> str:
     return system.name
 
 
-def _leading_cells(analysis: Any, system: Any) -> list[str]:
+def _leading_cells(analysis: Any, system: Any, measures: list[str] | None = None) -> list[str]:
     """The cells every leaderboard row starts with: the reranker (the baseline said so), its
     query count, and each measure's mean with its significance mark."""
     cells = [system_label(system) + (" (baseline)" if system.is_baseline else ""),
              number(system.n_queries)]
-    for m in analysis.measures:
+    for m in analysis.measures if measures is None else measures:
         result = system.measures[m]
         cells.append(metric(result.mean) + (f" {result.mark}" if result.mark else ""))
     return cells
 
 
 def quality_table(analysis: Any, dataset: Any) -> Table:
-    """The leaderboard: every measure's mean with its significance mark, the primary Δ and CI."""
+    """The leaderboard: every measure's mean with its significance mark, the primary Δ and CI,
+    and each ranking's judged@10 when the run recorded it."""
     primary = analysis.primary
     headers = [("reranker", "l"), ("queries", "r")]
     headers += [(m, "r") for m in analysis.measures]
     headers += [(f"Δ {primary}", "r"), ("95% CI of Δ", "r"), ("W/T/L", "r"),
                 ("p50 ms", "r"), ("$ / 1k queries", "r"), ("errors", "r")]
+    headers += [(judged.COLUMN, "r")] if judged.has_judged(dataset) else []
     rows = []
     for s in dataset.systems:
         c = s.measures[primary].comparison if primary in s.measures else None
@@ -106,25 +109,30 @@ def quality_table(analysis: Any, dataset: Any) -> Table:
                   ms(s.latency.p50) if s.latency else "–",
                   usd(s.cost.per_1k_queries_usd) if s.cost else "–",
                   "–" if s.is_first_stage else number(s.errors)]
+        cells += [judged.cell(s)] if judged.has_judged(dataset) else []
         rows.append(("baseline" if s.is_baseline else "", cells))
     return _table(f"{dataset.slug}-quality", headers, rows)
 
 
 def terminal_table(analysis: Any, dataset: Any) -> Table:
     """The `run` command's table: measures with ▲/▼, Δ of the headline measure against the
-    baseline, latency, throughput, $ per 1,000 queries, errors; the baseline first."""
+    baseline, latency, throughput, $ per 1,000 queries, errors; the baseline first. Without
+    labels (no metrics) the measure and Δ columns are left out."""
     primary = analysis.primary
+    measures = analysis.measures if dataset.labelled else []
     headers = [("reranker", "l"), ("queries", "r")]
-    headers += [(m, "r") for m in analysis.measures]
-    headers += [(f"Δ {primary}", "r"), ("p50 ms", "r"), ("p95 ms", "r"), ("docs/s", "r"),
-                ("$ / 1k queries", "r"), ("errors", "r")]
+    headers += [(m, "r") for m in measures]
+    headers += [(f"Δ {primary}", "r")] if measures else []
+    headers += [("p50 ms", "r"), ("p95 ms", "r"), ("docs/s", "r"), ("$ / 1k queries", "r"),
+                ("errors", "r")]
     rows = []
     for s in dataset.systems:
         c = s.measures[primary].comparison if primary in s.measures else None
-        cells = _leading_cells(analysis, s)
+        cells = _leading_cells(analysis, s, measures)
         mark = s.measures[primary].mark if primary in s.measures else ""
-        cells += [(signed(c.delta) + (f" {mark}" if mark else "")) if c else "–",
-                  ms(s.latency.p50) if s.latency else "–",
+        if measures:
+            cells.append((signed(c.delta) + (f" {mark}" if mark else "")) if c else "–")
+        cells += [ms(s.latency.p50) if s.latency else "–",
                   ms(s.latency.p95) if s.latency else "–",
                   number(round(s.throughput)) if s.throughput else "–",
                   usd(s.cost.per_1k_queries_usd) if s.cost else "–",

@@ -15,7 +15,8 @@ from typing import Any
 from rerank_eval import atomic
 from rerank_eval.money import significant, usd
 from rerank_eval.records import FIRST_STAGE
-from rerank_eval.report import tables
+from rerank_eval.report import judged, tables
+from rerank_eval.report.agreement import agreement_views
 from rerank_eval.report.analysis import (
     BETTER,
     DAYS_PER_MONTH,
@@ -25,7 +26,9 @@ from rerank_eval.report.analysis import (
     System,
     analyse,
 )
+from rerank_eval.report.drilldown import drilldown_context
 from rerank_eval.report.figures import RenderedFigure, ms_text, render_all, unknown_cost
+from rerank_eval.report.glossary import glossary_context
 from rerank_eval.report.load import (
     LOAD_FILE,
     load_markdown,
@@ -84,6 +87,9 @@ def _notes(analysis: Analysis, d: DatasetAnalysis) -> dict[str, list[str]]:
     failed = [s.name for s in d.rerankers if not s.n_queries]
     if failed:
         notes["quality"].append("No successful query: " + ", ".join(failed) + " (see Errors).")
+    shallow = judged.shallow_note(d)
+    if shallow:
+        notes["quality"].append(shallow)
     unknown = unknown_cost(d)
     if unknown:
         notes["cost_plot"].append(
@@ -261,6 +267,8 @@ def write_reports(run_dir: Path, *, baseline: str = FIRST_STAGE,
         return [write_load_report(run_dir, load)]
     analysis = analyse(run_dir, baseline=baseline, qps=qps)
     figures = render_all(analysis)
+    agreement = agreement_views(run_dir, analysis)  # also writes agreement.csv
+    figures += [v.figure for v in agreement.values() if v.figure is not None]
     load_page = load_view(load) if load is not None else None
     every_figure = figures + (load_page.figures if load_page else [])
     figure_dir = run_dir / FIGURES_DIR
@@ -273,6 +281,8 @@ def write_reports(run_dir: Path, *, baseline: str = FIRST_STAGE,
         atomic.write_bytes(figure_dir / figure.filename, figure.png)
     context = _context(analysis, figures)
     context["load"] = load_page
+    context.update(drilldown_context(run_dir, analysis, every_figure), **glossary_context())
+    context["agreement"] = agreement
     context["load_md"] = (load_markdown(load, figures_dir=FIGURES_DIR, view=load_page)
                           if load is not None else None)
     env = environment()

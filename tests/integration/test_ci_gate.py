@@ -182,7 +182,7 @@ def test_the_baseline_file_is_small_and_reviewable(runs: dict[str, Path]) -> Non
     assert data["schema_version"] == 1 and data["environment"]
     cell = next(c for c in data["cells"] if c["reranker"] == "prod")
     assert cell["spec"] == GATE_KIND and len(cell["dataset_fingerprint"]) == 64
-    assert set(cell["measures"]) == {"nDCG@10", "RR@10"}
+    assert set(cell["measures"]) == {"nDCG@10", "RR@10", "Judged@10"}
     assert len(cell["per_query"]["nDCG@10"]) == 59
     assert set(cell["latency_ms"]) == {"p50", "p95", "p99"}
     assert "cost_usd" in cell and "cost_per_1k_queries" in cell

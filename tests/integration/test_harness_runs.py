@@ -49,7 +49,9 @@ def test_results_files_follow_the_contract(tmp_path: Path) -> None:
     assert {r["reranker"] for r in summary["results"]} == {"bm25", "test-length"}
     for row in summary["results"]:
         assert row["dataset"] == "toy" and row["n_queries"] == 10
-        assert set(row["metrics"]) == {"nDCG@10", "RR@10", "R@10", "R@20", "AP@20"}  # top-20
+        # the suite's measures (top-20 defaults), and the judged share of each top 10
+        assert set(row["metrics"]) == {"nDCG@10", "RR@10", "R@10", "R@20", "AP@20",
+                                       "Judged@10"}
         assert set(row["latency_ms"]) >= {"p50", "p95", "p99", "mean"}
         assert row["throughput_docs_per_s"] > 0
         assert set(row["usage"]) >= {"requests", "tokens", "search_units"}

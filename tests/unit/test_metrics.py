@@ -73,3 +73,16 @@ def test_average_is_over_queries_in_both_run_and_qrels() -> None:
 def test_unknown_measure_is_a_clear_error() -> None:
     with pytest.raises(MeasureError, match="nDCG@ten"):
         evaluate({"q": {"a": 1}}, {"q": {"a": 1.0}}, ["nDCG@ten"])
+
+
+def test_judged_at_10_counts_trec_eval_top_10() -> None:
+    """Judged@k: the share of the top k with a label (0 included), the top k as trec_eval
+    orders it (ties by doc id descending; ir-measures' own provider breaks them ascending)."""
+    qrels = {"q1": {"b": 0, "x": 1}}
+    run = {"q1": {"a": 1.0, "b": 1.0, "c": 0.5}}
+    result = evaluate(qrels, run, ["Judged@1", "Judged@10"])
+    assert result.per_query["Judged@1"] == {"q1": 1.0}  # b before a
+    assert result.per_query["Judged@10"] == {"q1": 1 / 3}  # of the 3 ranked
+    full = {"q1": {f"d{i}": float(i) for i in range(20)}}
+    assert evaluate({"q1": {"d19": 1, "d18": 0, "d0": 1}}, full,
+                    ["Judged@10"]).aggregate["Judged@10"] == 0.2

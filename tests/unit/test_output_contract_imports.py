@@ -10,7 +10,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "rerank_eval"
 READERS = sorted([*PACKAGE.glob("report/*.py"), PACKAGE / "regression.py",
                   PACKAGE / "comparison.py", PACKAGE / "baseline.py", PACKAGE / "store.py",
-                  PACKAGE / "records.py", PACKAGE / "journal.py"])
+                  PACKAGE / "records.py", PACKAGE / "journal.py",
+                  PACKAGE / "evaluation_result.py"])
 FORBIDDEN = ("rerank_eval.harness", "rerank_eval.rerankers")
 
 
