@@ -41,6 +41,7 @@ from rerank_eval import atomic
 from rerank_eval.records import FIRST_STAGE
 from rerank_eval.stats import DEFAULT_SEED, bootstrap_mean_ci
 from rerank_eval.store import RunFolder, read_run, run_path
+from rerank_eval.trec import read_rankings
 
 DEPTH = 10
 """k of the top-k overlap."""
@@ -130,34 +131,6 @@ def _check_ranking(ranking: Sequence[str]) -> None:
 
 
 # -- rankings of a run folder --------------------------------------------------------------
-
-
-def read_rankings(path: Path) -> dict[str, list[str]]:
-    """query id -> doc ids of a TREC run file, in trec_eval order (score descending, ties by
-    doc id descending, as :func:`rerank_eval.metrics.trec_eval_order`); {} when absent."""
-    rows: list[tuple[str, float, str]] = []
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        return {}
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) != 6:
-            raise ValueError(f"{path} line {line_no}: expected 6 columns 'qid Q0 docid rank "
-                             f"score tag', got {len(parts)}")
-        try:
-            score = float(parts[4])
-        except ValueError:
-            raise ValueError(f"{path} line {line_no}: score {parts[4]!r} is not a number") \
-                from None
-        rows.append((parts[0], score, parts[2]))
-    rows.sort(key=lambda r: (r[1], r[2]), reverse=True)  # trec_eval order, stable per query
-    rankings: dict[str, list[str]] = {}
-    for query_id, _, doc_id in rows:
-        rankings.setdefault(query_id, []).append(doc_id)
-    return dict(sorted(rankings.items()))
 
 
 def dataset_rankings(run: RunFolder, dataset: str) -> dict[str, dict[str, list[str]]]:

@@ -42,6 +42,7 @@ from rerank_eval.records import FIRST_STAGE, CellSummary, DatasetSummary, Schema
 from rerank_eval.secrets import REDACTED, redact
 from rerank_eval.store import RunFolder, read_run, run_path
 from rerank_eval.text import clip
+from rerank_eval.trec import TrecFileError, read_trec_run
 from rerank_eval.types import Document, RerankRequest, Usage
 
 TOP_K = 10
@@ -293,20 +294,11 @@ def _load_dataset(summary: DatasetSummary) -> Any:
 
 
 def _read_trec(path: Path) -> dict[str, dict[str, float]]:
-    """query id -> doc id -> score, documents in the file's (rank) order."""
-    run: dict[str, dict[str, float]] = {}
+    """A recorded TREC run; {} when it is missing or unreadable (nothing to recheck)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return run
-    rows = []
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) >= 5:
-            rows.append((parts[0], int(parts[3]), parts[2], float(parts[4])))
-    for query_id, _, doc_id, score in sorted(rows, key=lambda r: (r[0], r[1])):
-        run.setdefault(query_id, {})[doc_id] = score
-    return run
+        return read_trec_run(path)
+    except (OSError, TrecFileError):
+        return {}
 
 
 async def _recheck_cell(run_dir: Path, cell: CellSummary, spec: Any, dataset: Any,

@@ -32,6 +32,7 @@ from rerank_eval.run_qrels import QrelsFileError, read_run_qrels
 from rerank_eval.run_texts import RunTexts, StoredDocument, TextsError, read_run_texts
 from rerank_eval.store import read_run, run_path
 from rerank_eval.suite import did_you_mean
+from rerank_eval.trec import TrecFileError, read_trec_run
 
 Labels = Mapping[str, Mapping[str, int]]
 """query id -> doc id -> graded label."""
@@ -116,7 +117,7 @@ def build_pool(run_dir: Path, options: PoolOptions) -> Pool:
         raise PoolError(str(exc)) from None
     dataset = _pick_dataset(run_dir, summary, options.dataset)
     systems, skipped_systems = _pick_systems(run_dir, summary, dataset.name, options)
-    runs = {name: _read_trec(path) for name, path in systems.items()}
+    runs = {name: _read_run(path) for name, path in systems.items()}
     pooled, contributions = pool_documents(runs, options.depth)
     if not pooled:
         raise PoolError(f"{run_dir}: the TREC files of {', '.join(systems)} on "
@@ -217,24 +218,11 @@ def _pick_systems(run_dir: Path, summary: RunSummary, dataset: str,
     return systems, warnings
 
 
-def _read_trec(path: Path) -> dict[str, dict[str, float]]:
-    """A TREC run file as query id -> doc id -> score; errors name the file and line."""
-    run: dict[str, dict[str, float]] = {}
-    with path.open(encoding="utf-8-sig") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 6:
-                raise PoolError(f"{path} line {line_no}: expected 6 columns 'qid Q0 docid "
-                                f"rank score tag', got {len(parts)}")
-            try:
-                score = float(parts[4])
-            except ValueError:
-                raise PoolError(f"{path} line {line_no}: score {parts[4]!r} is not a "
-                                "number") from None
-            run.setdefault(parts[0], {})[parts[2]] = score
-    return run
+def _read_run(path: Path) -> dict[str, dict[str, float]]:
+    try:
+        return read_trec_run(path)
+    except TrecFileError as exc:
+        raise PoolError(str(exc)) from None
 
 
 # -- texts and known labels -----------------------------------------------------------------

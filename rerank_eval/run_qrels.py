@@ -17,12 +17,13 @@ from pathlib import Path
 
 from rerank_eval import atomic
 from rerank_eval.run_texts import texts_dir
+from rerank_eval.trec import TrecFileError, read_trec_qrels
 
 QRELS_FILE = "qrels.txt"
 
 
-class QrelsFileError(ValueError):
-    """A run folder's qrels file cannot be read; the message names file and line."""
+QrelsFileError = TrecFileError
+"""A run folder's qrels file cannot be read; the message names file and line."""
 
 
 def qrels_path(run_dir: Path, dataset: str) -> Path:
@@ -47,19 +48,4 @@ def read_run_qrels(run_dir: Path, dataset: str) -> dict[str, dict[str, int]] | N
     path = qrels_path(run_dir, dataset)
     if not path.is_file():
         return None
-    qrels: dict[str, dict[str, int]] = {}
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 4:
-                raise QrelsFileError(f"{path}:{line_no}: expected 'query_id 0 doc_id grade', "
-                                     f"got {len(parts)} fields")
-            try:
-                grade = int(parts[3])
-            except ValueError:
-                raise QrelsFileError(f"{path}:{line_no}: grade {parts[3]!r} is not an "
-                                     "integer") from None
-            qrels.setdefault(parts[0], {})[parts[2]] = grade
-    return qrels
+    return read_trec_qrels(path)

@@ -16,13 +16,13 @@ from rerank_eval.agreement import (
     pairwise_agreement,
     rbo,
     rbo_name,
-    read_rankings,
     top_k_overlap,
     write_agreement_csv,
 )
 from rerank_eval.records import FIRST_STAGE
 from rerank_eval.stats import bootstrap_mean_ci
 from rerank_eval.store import write_trec
+from rerank_eval.trec import read_rankings
 
 P = 0.9
 
@@ -209,7 +209,7 @@ def test_read_rankings_is_in_trec_eval_order(tmp_path: Path) -> None:
     assert read_rankings(path) == {"q2": ["b", "c", "a"]}
     assert read_rankings(tmp_path / "absent.trec") == {}
     path.write_text("q1 Q0 a 1 nan-ish t\n")
-    with pytest.raises(ValueError, match="line 1"):
+    with pytest.raises(ValueError, match=r"run\.trec:1: score"):
         read_rankings(path)
 
 
