@@ -242,6 +242,7 @@ def _context(analysis: Analysis, figures: list[RenderedFigure]) -> dict[str, Any
         "views": build_views(analysis, figures),
         "overview": by_key.get("quality-bars"),
         "baseline_text": baseline_text,
+        "any_labelled": not analysis.datasets or any(d.labelled for d in analysis.datasets),
         "better": BETTER, "worse": WORSE,
         "datasets_table": tables.datasets_table(analysis),
         "packages_table": tables.packages_table(analysis),
