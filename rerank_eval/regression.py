@@ -137,9 +137,10 @@ def load_side(path: Path, what: str = "run") -> RunFolder:
 
 
 def available_measures(run: RunFolder) -> list[str]:
-    """The measures a run (or baseline) has: per-query columns, else summary means."""
+    """The measures a run (or baseline) has values of: per-query columns, else summary means
+    (a run of an unlabelled dataset declares its measures but has no value of any)."""
     if run.has_per_query and len(run.per_query):
-        return list(run.measures)
+        return [m for m in run.measures if run.per_query[m].notna().any()]
     names: dict[str, None] = {}
     for cell in run.summary.results:
         names.update(dict.fromkeys(cell.metrics))
@@ -159,7 +160,9 @@ def check(run_dir: Path, baseline: Path, measures: list[str] | None = None, *,
         missing = [m for m in measures if m not in have]
         if missing:
             raise CheckError(f"{name} {side.path} has no measure {', '.join(missing)}; "
-                             f"it has: {', '.join(have) or 'none'}")
+                             f"it has: {', '.join(have) or 'none'}"
+                             + ("" if have else " (were its datasets unlabelled? a run "
+                                "without relevance labels has no quality to gate on)"))
     pairing = pair_runs(current, old)
     if pairing.fingerprint_mismatch:
         raise CheckError("dataset fingerprint differs between the run and the baseline for "

@@ -70,6 +70,11 @@ def test_an_unlabelled_file_runs_and_writes_everything(tmp_path: Path) -> None:
     assert set(trec_order(out / "runs" / "mine" / "bm25.trec")) == {"q1", "q2", "q3"}
     frame = pd.read_csv(out / "per_query.csv", dtype={"query_id": str})
     assert len(frame) == 6 and frame["nDCG@10"].isna().all()
+    # `check` has no quality to gate on: it says so (exit 2) instead of passing on nothing
+    result = runner.invoke(app, ["check", str(out), "--baseline", str(out)])
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())  # the console wraps long lines
+    assert "has no measure nDCG@10; it has: none" in message and "unlabelled" in message
 
 
 def test_a_labelled_file_and_a_partly_labelled_one(tmp_path: Path) -> None:
