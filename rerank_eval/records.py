@@ -353,10 +353,13 @@ class DatasetSummary:
     when the dataset's own were used. The fingerprint covers both, so a reload needs both."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "split": self.split, "fingerprint": self.fingerprint,
+        data = {"name": self.name, "split": self.split, "fingerprint": self.fingerprint,
                 "n_docs": self.n_docs, "n_queries": self.n_queries,
                 "first_stage": self.first_stage.to_dict(), "warnings": self.warnings,
-                "source": self.source, "qrels_source": self.qrels_source}
+                "source": self.source}
+        if self.qrels_source:  # only a run given --qrels has it
+            data["qrels_source"] = self.qrels_source
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DatasetSummary:
