@@ -12,6 +12,7 @@ notebook's "interrupt") while waiting cancels the coroutine, so its ``finally`` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine
 from typing import Any, Generic, TypeVar
@@ -68,7 +69,9 @@ class _LoopThread(threading.Thread, Generic[T]):
         with self._lock:
             self._cancelled = True
             if self._loop is not None and self._task is not None:
-                self._loop.call_soon_threadsafe(self._task.cancel)
+                # RuntimeError: the loop has just finished and closed, nothing left to stop
+                with contextlib.suppress(RuntimeError):
+                    self._loop.call_soon_threadsafe(self._task.cancel)
 
     def outcome(self) -> T:
         if self._error is not None:
