@@ -75,8 +75,7 @@ class BM25Reranker:
         started = time.perf_counter()
         positions = self._positions_in_corpus(request.documents)
         if positions is not None and self._corpus is not None:
-            all_scores = self._corpus.index.scores(request.query)
-            scores = [float(all_scores[p]) for p in positions]
+            scores = [float(s) for s in self._corpus.index.scores_at(request.query, positions)]
         else:
             index = BM25Index([d.text for d in request.documents], self.config)
             scores = [float(s) for s in index.scores(request.query)]
