@@ -31,7 +31,14 @@ from rerank_eval.datasets.corpus_cache import (
     open_corpus,
 )
 from rerank_eval.datasets.model import Dataset, DatasetError
-from rerank_eval.datasets.records import Judgment, Record, assemble, build_queries, check_id
+from rerank_eval.datasets.records import (
+    Judgment,
+    Record,
+    assemble,
+    build_queries,
+    check_id,
+    json_object,
+)
 
 CORPUS_FILE = "corpus.jsonl"
 QUERIES_FILE = "queries.jsonl"
@@ -207,26 +214,12 @@ def _jsonl_records(source: _Source, rel: str, hasher: Any) -> Iterator[Record]:
     """Parse a JSON-lines file one line at a time (stdlib json on bytes), hashing as it goes."""
     where = source.where(rel)
     hasher.update(rel.encode() + b"\0")
-    loads = json.loads
     with source.open(rel) as handle:
         for line_no, raw in enumerate(handle, start=1):
             hasher.update(raw)
-            if line_no == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8):]  # a byte-order mark is not part of the data
-            if raw.isspace() or not raw:
-                continue
-            try:
-                obj = loads(raw)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{where} line {line_no}: invalid JSON: {exc.msg} "
-                                   f"(column {exc.colno})") from None
-            except UnicodeDecodeError as exc:
-                raise DatasetError(f"{where} line {line_no}: invalid JSON: not UTF-8 "
-                                   f"({exc.reason} at byte {exc.start})") from None
-            if not isinstance(obj, dict):
-                raise DatasetError(f"{where} line {line_no}: expected a JSON object, "
-                                   f"got {type(obj).__name__}")
-            yield line_no, obj
+            obj = json_object(raw, where, line_no)
+            if obj is not None:
+                yield line_no, obj
     hasher.update(b"\0")
 
 

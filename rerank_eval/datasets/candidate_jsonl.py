@@ -19,10 +19,8 @@ order (:func:`mteb_order`): deterministic, the same on every machine and Python 
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import io
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,6 +33,7 @@ from rerank_eval.datasets.candidate_records import (
     text_value,
 )
 from rerank_eval.datasets.model import DatasetError
+from rerank_eval.datasets.records import json_object
 
 MTEB_FIELDS = ("positive", "negative")
 
@@ -42,22 +41,9 @@ MTEB_FIELDS = ("positive", "negative")
 def read_jsonl(data: bytes, where: str) -> Iterator[RawQuery]:
     """The queries of a JSON-lines file's bytes, one per non-blank line."""
     for line_no, raw in enumerate(io.BytesIO(data), start=1):
-        if line_no == 1 and raw.startswith(codecs.BOM_UTF8):
-            raw = raw[len(codecs.BOM_UTF8):]  # a byte-order mark is not part of the data
-        if not raw.strip():
-            continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{where} line {line_no}: invalid JSON: {exc.msg} "
-                               f"(column {exc.colno})") from None
-        except UnicodeDecodeError as exc:
-            raise DatasetError(f"{where} line {line_no}: invalid JSON: not UTF-8 "
-                               f"({exc.reason} at byte {exc.start})") from None
-        if not isinstance(obj, dict):
-            raise DatasetError(f"{where} line {line_no}: expected a JSON object, "
-                               f"got {type(obj).__name__}")
-        yield parse_line(obj, where, line_no)
+        obj = json_object(raw, where, line_no)
+        if obj is not None:
+            yield parse_line(obj, where, line_no)
 
 
 def parse_line(obj: dict[str, Any], where: str, line: int) -> RawQuery:

@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rerank_eval.datasets import records
 from rerank_eval.datasets.model import DatasetError
-from rerank_eval.datasets.records import check_id
+from rerank_eval.datasets.records import id_value
 
 
 @dataclass(frozen=True)
@@ -53,24 +54,12 @@ def at(where: str, line: int, name: str) -> str:
 
 def optional_id(value: Any, where: str, line: int, name: str) -> str | None:
     """An id field that may be absent (None): a string or an integer, usable in TREC files."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise DatasetError(f"{at(where, line, name)} must be a string or integer, "
-                           f"got {type(value).__name__}")
-    return check_id(str(value), where, "line", line, name)
+    return id_value(value, where, "line", line, name)
 
 
 def text_value(value: Any, where: str, line: int, name: str, required: bool) -> str:
     """A text field: a string; absent is an error when ``required``, else ``""``."""
-    if value is None:
-        if required:
-            raise DatasetError(f"{where} line {line}: missing field {name!r}")
-        return ""
-    if not isinstance(value, str):
-        raise DatasetError(f"{at(where, line, name)} must be a string, "
-                           f"got {type(value).__name__}")
-    return value
+    return records.text_value(value, where, "line", line, name, required)
 
 
 def label_value(value: Any, where: str, line: int, name: str) -> int | None:

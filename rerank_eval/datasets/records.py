@@ -9,6 +9,8 @@ messages: ``line`` for files, ``row`` for Hugging Face rows.
 
 from __future__ import annotations
 
+import codecs
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -44,26 +46,54 @@ def check_id(item_id: str, where: str, unit: str, pos: int, field_name: str) -> 
     return item_id
 
 
-def _record_id(obj: dict[str, Any], where: str, unit: str, pos: int) -> str:
-    value = obj.get("_id")
+def id_value(value: Any, where: str, unit: str, pos: int, name: str) -> str | None:
+    """An id field: a string or an integer, usable in TREC files; None when absent."""
     if value is None:
-        raise DatasetError(f"{where} {unit} {pos}: missing field '_id'")
+        return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise DatasetError(f"{where} {unit} {pos}: field '_id' must be a string or integer, "
-                           f"got {type(value).__name__}")
-    return check_id(str(value), where, unit, pos, "_id")
+        raise DatasetError(f"{where} {unit} {pos}: field {name!r} must be a string or "
+                           f"integer, got {type(value).__name__}")
+    return check_id(str(value), where, unit, pos, name)
 
 
-def _text_field(obj: dict[str, Any], key: str, where: str, unit: str, pos: int,
-                required: bool) -> str:
-    value = obj.get(key)
+def text_value(value: Any, where: str, unit: str, pos: int, name: str,
+               required: bool) -> str:
+    """A text field: a string; absent is an error when ``required``, else ``""``."""
     if value is None:
         if required:
-            raise DatasetError(f"{where} {unit} {pos}: missing field {key!r}")
+            raise DatasetError(f"{where} {unit} {pos}: missing field {name!r}")
         return ""
     if not isinstance(value, str):
-        raise DatasetError(f"{where} {unit} {pos}: field {key!r} must be a string, "
+        raise DatasetError(f"{where} {unit} {pos}: field {name!r} must be a string, "
                            f"got {type(value).__name__}")
+    return value
+
+
+def json_object(raw: bytes, where: str, line_no: int) -> dict[str, Any] | None:
+    """One line of a JSON-lines file as an object; None for a blank line. A byte-order
+    mark opening the first line is not part of the data. Errors name file and line."""
+    if line_no == 1 and raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    if not raw or raw.isspace():
+        return None
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{where} line {line_no}: invalid JSON: {exc.msg} "
+                           f"(column {exc.colno})") from None
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{where} line {line_no}: invalid JSON: not UTF-8 "
+                           f"({exc.reason} at byte {exc.start})") from None
+    if not isinstance(obj, dict):
+        raise DatasetError(f"{where} line {line_no}: expected a JSON object, "
+                           f"got {type(obj).__name__}")
+    return obj
+
+
+def _record_id(obj: dict[str, Any], where: str, unit: str, pos: int) -> str:
+    value = id_value(obj.get("_id"), where, unit, pos, "_id")
+    if value is None:
+        raise DatasetError(f"{where} {unit} {pos}: missing field '_id'")
     return value
 
 
@@ -86,9 +116,9 @@ def corpus_fields(obj: dict[str, Any], where: str, unit: str, pos: int) -> tuple
     if type(doc_id) is not str or not doc_id or _WHITESPACE.search(doc_id):
         doc_id = _record_id(obj, where, unit, pos)
     if type(title) is not str:
-        title = _text_field(obj, "title", where, unit, pos, False)
+        title = text_value(obj.get("title"), where, unit, pos, "title", False)
     if type(text) is not str:
-        text = _text_field(obj, "text", where, unit, pos, False)
+        text = text_value(obj.get("text"), where, unit, pos, "text", False)
     return doc_id, title, text
 
 
@@ -119,7 +149,7 @@ def build_queries(records: Iterable[Record], where: str, unit: str,
         query_id = _record_id(obj, where, unit, pos)
         if query_id in queries:
             raise _duplicate(where, unit, pos, query_id, first)
-        queries[query_id] = _text_field(obj, "text", where, unit, pos, True)
+        queries[query_id] = text_value(obj.get("text"), where, unit, pos, "text", True)
     if not queries:
         raise DatasetError(f"{where}: no queries")
     return queries
