@@ -40,8 +40,7 @@ import numpy as np
 from rerank_eval import atomic
 from rerank_eval.records import FIRST_STAGE
 from rerank_eval.stats import DEFAULT_SEED, bootstrap_mean_ci
-from rerank_eval.store import RunFolder, read_run, run_path
-from rerank_eval.trec import read_rankings
+from rerank_eval.store import RunFolder, read_run
 
 DEPTH = 10
 """k of the top-k overlap."""
@@ -136,10 +135,10 @@ def _check_ranking(ranking: Sequence[str]) -> None:
 def dataset_rankings(run: RunFolder, dataset: str) -> dict[str, dict[str, list[str]]]:
     """system -> query id -> ranking for one dataset: the first stage, then each reranker
     of the run in summary order (those with no ranking on disk are left out)."""
-    systems = {FIRST_STAGE: read_rankings(run_path(run.path, dataset, FIRST_STAGE))}
+    systems = {FIRST_STAGE: run.rankings(dataset, FIRST_STAGE)}
     for cell in run.summary.results:
         if cell.dataset == dataset and cell.reranker not in systems:
-            rankings = read_rankings(run_path(run.path, dataset, cell.reranker))
+            rankings = run.rankings(dataset, cell.reranker)
             if rankings:
                 systems[cell.reranker] = rankings
     if not systems[FIRST_STAGE]:

@@ -36,6 +36,7 @@ from rerank_eval.records import (
 from rerank_eval.run_qrels import write_run_qrels
 from rerank_eval.run_texts import top_doc_ids, write_run_texts
 from rerank_eval.text import file_safe
+from rerank_eval.trec import read_rankings
 
 __all__ = ["FIRST_STAGE", "RunFolder", "SchemaError", "read_run", "read_summary",
            "write_run_dir"]
@@ -160,6 +161,17 @@ class RunFolder:
     has_per_query: bool = True
     _journals: dict[tuple[str, str], JournalContents | None] = field(default_factory=dict,
                                                                       repr=False)
+    _rankings: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict,
+                                                                    repr=False)
+
+    def rankings(self, dataset: str, system: str) -> dict[str, list[str]]:
+        """query id -> doc ids in trec_eval order, from ``runs/<dataset>/<system>.trec`` (a
+        reranker, or ``first-stage``); {} when there is none. Read once per folder: the
+        report's agreement and drill-down both use them."""
+        key = (dataset, system)
+        if key not in self._rankings:
+            self._rankings[key] = read_rankings(run_path(self.path, dataset, system))
+        return self._rankings[key]
 
     def journal(self, dataset: str, reranker: str) -> JournalContents | None:
         """The cell's journal (``cells/``): every query's record; None when there is none."""

@@ -30,6 +30,7 @@ from rerank_eval.report.agreement_figures import agreement_heatmap, system_name
 from rerank_eval.report.analysis import Analysis, DatasetAnalysis
 from rerank_eval.report.figures import RenderedFigure
 from rerank_eval.report.tables import Table, metric, number
+from rerank_eval.store import RunFolder, read_run
 
 NOT_QUALITY = ("Agreement is not quality: two rerankers can agree and both be wrong, and a "
                "reranker whose ranking agrees closely with the first stage's has changed "
@@ -54,12 +55,13 @@ class AgreementView:
     not_quality: str = NOT_QUALITY
 
 
-def agreement_views(run_dir: Path, analysis: Analysis, *,
+def agreement_views(run: RunFolder | Path, analysis: Analysis, *,
                     write_csv: bool = True) -> dict[str, AgreementView]:
     """dataset name -> its Agreement section; writes ``agreement.csv`` (atomically) too."""
-    rows = run_agreement(Path(run_dir), seed=analysis.seed)
+    folder = run if isinstance(run, RunFolder) else read_run(Path(run))
+    rows = run_agreement(folder, seed=analysis.seed)
     if write_csv:
-        write_agreement_csv(Path(run_dir) / AGREEMENT_FILE, rows)
+        write_agreement_csv(folder.path / AGREEMENT_FILE, rows)
     return {d.name: dataset_view(analysis, d, [r for r in rows if r.dataset == d.name])
             for d in analysis.datasets}
 

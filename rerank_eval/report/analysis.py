@@ -278,9 +278,10 @@ class Analysis:
     """Reranker name -> a stable palette index, shared by every figure."""
 
 
-def analyse(run_dir: Path, *, baseline: str = FIRST_STAGE, qps: float | None = None,
-            seed: int = DEFAULT_SEED, n_resamples: int = DEFAULT_RESAMPLES) -> Analysis:
-    run = read_run(Path(run_dir))
+def analyse(run_dir: Path | RunFolder, *, baseline: str = FIRST_STAGE,
+            qps: float | None = None, seed: int = DEFAULT_SEED,
+            n_resamples: int = DEFAULT_RESAMPLES) -> Analysis:
+    run = run_dir if isinstance(run_dir, RunFolder) else read_run(Path(run_dir))
     summary, frame = run.summary, run.per_query
     measures = run.measures
     primary = PRIMARY_MEASURE if PRIMARY_MEASURE in measures else (measures[0] if measures

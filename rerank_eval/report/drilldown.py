@@ -42,7 +42,6 @@ import pandas as pd
 from rerank_eval.records import FIRST_STAGE
 from rerank_eval.report.analysis import Analysis, DatasetAnalysis
 from rerank_eval.report.figures import RenderedFigure
-from rerank_eval.report.rankings import system_rankings
 from rerank_eval.run_qrels import read_run_qrels
 from rerank_eval.run_texts import RunTexts, read_run_texts
 from rerank_eval.store import RunFolder, read_run
@@ -227,11 +226,11 @@ class DrillDown:
 # -- building it from a run folder -------------------------------------------------------
 
 
-def build_drilldowns(run_dir: Path, analysis: Analysis,
+def build_drilldowns(run: RunFolder | Path, analysis: Analysis,
                      budget_bytes: int) -> dict[str, DrillDown]:
     """Dataset slug -> its drill-down, for every dataset with a first-stage ranking; the
     datasets share ``budget_bytes`` evenly."""
-    run = read_run(Path(run_dir))
+    run = run if isinstance(run, RunFolder) else read_run(Path(run))
     share = budget_bytes // max(1, len(analysis.datasets))
     found = {}
     for d in analysis.datasets:
@@ -251,12 +250,12 @@ def drilldown_budget(analysis: Analysis, figures: Sequence[RenderedFigure]) -> i
 
 def _dataset(run: RunFolder, analysis: Analysis, d: DatasetAnalysis,
              budget: int) -> DrillDown | None:
-    first = system_rankings(run.path, d.name, FIRST_STAGE)
+    first = run.rankings(d.name, FIRST_STAGE)
     if not first:
         return None
     systems = [s.name for s in d.systems if s.is_first_stage or s.n_queries]
     rankings = {FIRST_STAGE: first}
-    rankings.update({name: system_rankings(run.path, d.name, name) for name in systems
+    rankings.update({name: run.rankings(d.name, name) for name in systems
                      if name != FIRST_STAGE})
     systems = [name for name in systems if rankings.get(name)]
     query_ids = sorted({q for r in rankings.values() for q in r})
@@ -479,9 +478,9 @@ def _fit(drill: DrillDown, budget: int) -> list[str]:
             + ", ".join(parts) + "."]
 
 
-def drilldown_context(run_dir: Path, analysis: Analysis,
+def drilldown_context(run: RunFolder | Path, analysis: Analysis,
                       figures: Sequence[RenderedFigure] = ()) -> dict[str, object]:
     """What the drill-down partials read from the template context."""
     budget = drilldown_budget(analysis, figures)
-    return {"drilldowns": build_drilldowns(run_dir, analysis, budget),
+    return {"drilldowns": build_drilldowns(run, analysis, budget),
             "md_titles": MARKDOWN_TITLES}

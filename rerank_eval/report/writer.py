@@ -37,6 +37,7 @@ from rerank_eval.report.load import (
     write_load_report,
 )
 from rerank_eval.report.templating import environment
+from rerank_eval.store import read_run
 
 FIGURES_DIR = "figures"
 
@@ -266,9 +267,10 @@ def write_reports(run_dir: Path, *, baseline: str = FIRST_STAGE,
     load = read_load(run_dir) if (run_dir / LOAD_FILE).is_file() else None
     if load is not None and not (run_dir / "summary.json").is_file():
         return [write_load_report(run_dir, load)]
-    analysis = analyse(run_dir, baseline=baseline, qps=qps)
+    run = read_run(run_dir)  # read once: the analysis, agreement and drill-down share it
+    analysis = analyse(run, baseline=baseline, qps=qps)
     figures = render_all(analysis)
-    agreement = agreement_views(run_dir, analysis)  # also writes agreement.csv
+    agreement = agreement_views(run, analysis)  # also writes agreement.csv
     figures += [v.figure for v in agreement.values() if v.figure is not None]
     load_page = load_view(load) if load is not None else None
     every_figure = figures + (load_page.figures if load_page else [])
@@ -282,7 +284,7 @@ def write_reports(run_dir: Path, *, baseline: str = FIRST_STAGE,
         atomic.write_bytes(figure_dir / figure.filename, figure.png)
     context = _context(analysis, figures)
     context["load"] = load_page
-    context.update(drilldown_context(run_dir, analysis, every_figure), **glossary_context())
+    context.update(drilldown_context(run, analysis, every_figure), **glossary_context())
     context["agreement"] = agreement
     context["load_md"] = (load_markdown(load, figures_dir=FIGURES_DIR, view=load_page)
                           if load is not None else None)
