@@ -39,6 +39,7 @@ from typing import Any
 from rerank_eval.journal import journal_path
 from rerank_eval.metrics import trec_eval_order
 from rerank_eval.records import FIRST_STAGE, CellSummary, DatasetSummary, SchemaError
+from rerank_eval.run_dataset import reload_dataset
 from rerank_eval.secrets import REDACTED, redact
 from rerank_eval.store import RunFolder, read_run, run_path
 from rerank_eval.text import clip
@@ -277,19 +278,16 @@ def _option_value(value: Any) -> Any:
 
 
 def _load_dataset(summary: DatasetSummary) -> Any:
-    from rerank_eval.datasets import DatasetError, load_dataset
+    from rerank_eval.datasets import DatasetError
 
     where = summary.source or summary.name
     try:
-        dataset = load_dataset(where, split=summary.split or "test", download=False,
-                               qrels=summary.qrels_source or None)
+        dataset, differs = reload_dataset(summary)
     except (DatasetError, OSError, ValueError) as exc:
         raise DriftError(f"dataset {summary.name!r}: cannot load it again from {where!r} to "
                          f"rebuild the requests: {exc}") from None
-    if summary.fingerprint and dataset.fingerprint != summary.fingerprint:
-        raise DriftError(f"dataset {summary.name!r} at {where!r} has fingerprint "
-                         f"{dataset.fingerprint[:12]}, the run recorded "
-                         f"{summary.fingerprint[:12]}: not the data the run used")
+    if differs is not None:
+        raise DriftError(f"dataset {summary.name!r} at {differs}: not the data the run used")
     return dataset
 
 

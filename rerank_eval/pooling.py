@@ -28,6 +28,7 @@ from typing import Any
 
 from rerank_eval.metrics import trec_eval_order
 from rerank_eval.records import FIRST_STAGE, DatasetSummary, RunSummary
+from rerank_eval.run_dataset import reload_dataset
 from rerank_eval.run_qrels import QrelsFileError, read_run_qrels
 from rerank_eval.run_texts import RunTexts, StoredDocument, TextsError, read_run_texts
 from rerank_eval.store import read_run, run_path
@@ -312,17 +313,13 @@ def _load_dataset(summary: DatasetSummary, path: str | None,
     """(the dataset, None), or (None, why not): from ``path``, else where the run loaded it,
     checked against the run's fingerprint so the texts are those the run ranked (a
     mismatch is an error, or a warning for a ``path`` the user gave)."""
-    from rerank_eval.datasets import DatasetError, load_dataset
+    from rerank_eval.datasets import DatasetError
 
-    where = path or summary.source or summary.name
     try:
-        dataset = load_dataset(where, split=summary.split or "test", download=False,
-                               qrels=summary.qrels_source or None)
+        dataset, differs = reload_dataset(summary, path)
     except (DatasetError, OSError, ValueError) as exc:
-        return None, f"{where!r}: {exc}"
-    if summary.fingerprint and dataset.fingerprint != summary.fingerprint:
-        differs = (f"{where!r} has fingerprint {dataset.fingerprint[:12]}, the run recorded "
-                   f"{summary.fingerprint[:12]}")
+        return None, f"{path or summary.source or summary.name!r}: {exc}"
+    if differs is not None:
         if path is None:
             return None, (f"{differs}: not the data the run ranked (a run evaluated with "
                           "--qrels records the dataset and its judgments file together)")
