@@ -11,7 +11,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "rerank_eval"
 READERS = sorted([*PACKAGE.glob("report/*.py"), PACKAGE / "regression.py",
                   PACKAGE / "comparison.py", PACKAGE / "baseline.py", PACKAGE / "store.py",
                   PACKAGE / "records.py", PACKAGE / "journal.py",
-                  PACKAGE / "evaluation_result.py"])
+                  PACKAGE / "evaluation_result.py", PACKAGE / "agreement.py",
+                  PACKAGE / "trec.py", PACKAGE / "run_texts.py", PACKAGE / "run_qrels.py"])
 FORBIDDEN = ("rerank_eval.harness", "rerank_eval.rerankers")
 
 
